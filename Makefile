@@ -1,0 +1,52 @@
+# govproj — the two commands are `make dev` and `make test`; both run `make setup` when needed.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+SERVICES := intake review procurement acceptance evaluation portal
+LOCAL_PACKAGES := libs/govkit libs/contracts devstack $(addprefix services/,$(SERVICES))
+PYPROJECTS := $(addsuffix /pyproject.toml,$(LOCAL_PACKAGES))
+
+.PHONY: setup dev test lint unit integration e2e proto proto-check lock bench clean helm-check
+
+setup: $(STAMP)
+
+# Installs exactly the pinned versions, then the project's own packages in editable mode.
+$(STAMP): requirements.lock $(PYPROJECTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+	$(UV) pip sync --quiet --python $(PY) requirements.lock
+	$(UV) pip install --quiet --python $(PY) --no-deps $(addprefix -e ,$(LOCAL_PACKAGES))
+	@touch $(STAMP)
+
+# Re-pins requirements.lock from requirements.in (run by hand when a dependency changes).
+lock: $(STAMP)
+	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.11 --no-header
+
+dev: setup
+	$(PY) -m devstack
+
+proto: setup
+	$(PY) -m devstack.protogen --out libs/contracts/src
+
+proto-check: setup
+	$(PY) -m devstack.protogen --check --out libs/contracts/src
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check libs/govkit/src devstack/src $(addsuffix /src,$(addprefix services/,$(SERVICES))) tests bench
+	$(VENV)/bin/mypy libs/govkit/src devstack/src $(addsuffix /src,$(addprefix services/,$(SERVICES)))
+
+test: setup proto-check lint
+	$(PY) -m pytest
+
+unit: setup
+	$(PY) -m pytest -m "not integration and not e2e"
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .devstack .pytest_cache .mypy_cache .ruff_cache .test-output

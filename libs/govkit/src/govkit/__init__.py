@@ -1,0 +1,1 @@
+"""govkit: the shared kernel of govproj's services."""

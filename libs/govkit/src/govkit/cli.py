@@ -1,0 +1,64 @@
+"""The ``govproj`` command line (installed into .venv by ``make setup``).
+
+Sub-commands live next to the code they drive: ``govkit.policy.cli`` and ``govkit.workdays.cli``.
+The contract for ``policy`` and ``workdays`` is ../shared/POLICY-CONTRACT.md: JSON on stdout, exit 2
+with a one-line message on stderr for any bad input. Sub-commands raise :class:`CliError`; usage
+errors from click are folded into the same one-line form here, once.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """A bad input the user can fix: printed as one line on stderr, exit code 2."""
+
+
+def _build_app() -> typer.Typer:
+    # Imported here so that `govproj --help` does not pay for every sub-command's imports twice
+    # and so that the sub-apps stay importable on their own in tests.
+    from govkit.policy.cli import app as policy_app
+    from govkit.workdays.cli import app as workdays_app
+
+    app = typer.Typer(
+        name="govproj",
+        help="govproj command line: policy packs, working days and operations.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    app.add_typer(policy_app, name="policy")
+    app.add_typer(workdays_app, name="workdays")
+    return app
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``govproj`` console script."""
+    command = typer.main.get_command(_build_app())
+    try:
+        command.main(args=argv, prog_name="govproj", standalone_mode=False)
+    except CliError as exc:
+        print(f"govproj: {_one_line(str(exc))}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.UsageError as exc:
+        print(f"govproj: {_one_line(exc.format_message())}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+    except click.exceptions.Abort:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

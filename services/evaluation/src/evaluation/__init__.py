@@ -1,0 +1,1 @@
+"""govproj evaluation service."""
