@@ -1,0 +1,160 @@
+"""Durable JetStream pull consumers with an inbox, so a redelivered event has no second effect.
+
+The handler runs in one transaction, bound to the event's tenant, together with the inbox insert;
+the message is acked only after that commit. A handler that keeps failing is retried with backoff
+up to ``max_deliver`` times, then recorded in the dead-letter table and terminated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from govkit.db import set_tenant
+from govkit.events.envelope import Envelope
+from govkit.events.nats import NatsConnection
+from govkit.events.tables import EventTables
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[AsyncSession, Envelope], Awaitable[None]]
+DEFAULT_BACKOFF_SECONDS = (1.0, 2.0, 5.0, 15.0, 30.0)
+
+
+@dataclass
+class EventConsumer:
+    """One durable pull consumer on one stream, feeding one handler."""
+
+    name: str  # durable name, e.g. "review-declaration-submitted"
+    stream: str
+    filter_subjects: list[str]
+    handler: EventHandler
+    session_factory: async_sessionmaker[AsyncSession]
+    tables: EventTables
+    nats: NatsConnection
+    max_deliver: int = 8
+    backoff: tuple[float, ...] = DEFAULT_BACKOFF_SECONDS
+    ack_wait: float = 30.0
+    batch: int = 20
+    fetch_timeout: float = 1.0
+    processed: int = field(default=0, init=False)
+
+    def _config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.name,
+            name=self.name,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait,
+            max_deliver=self.max_deliver,
+            filter_subjects=self.filter_subjects if len(self.filter_subjects) > 1 else None,
+            filter_subject=self.filter_subjects[0] if len(self.filter_subjects) == 1 else None,
+        )
+
+    async def handle(self, msg: Msg) -> None:
+        """Apply one message at most once, then ack (or nak/terminate on failure)."""
+        try:
+            envelope = Envelope.from_json(msg.data)
+        except ValueError as exc:
+            await self._dead_letter(msg, None, f"malformed: {exc}")
+            await msg.term()
+            return
+        try:
+            async with self.session_factory() as session, session.begin():
+                await set_tenant(session, envelope.tenant)
+                claimed = await session.execute(
+                    pg_insert(self.tables.inbox)
+                    .values(consumer=self.name, event_id=envelope.id, subject=envelope.type)
+                    .on_conflict_do_nothing()
+                    .returning(self.tables.inbox.c.event_id)
+                )
+                if claimed.first() is not None:
+                    await self._run_handler(session, envelope)
+        except Exception as exc:
+            deliveries = msg.metadata.num_delivered if msg.metadata else 1
+            if deliveries >= self.max_deliver:
+                log.error(
+                    "event %s dead-lettered by %s after %d deliveries: %s",
+                    envelope.id,
+                    self.name,
+                    deliveries,
+                    exc,
+                )
+                await self._dead_letter(msg, envelope.id, repr(exc), deliveries=deliveries)
+                await msg.term()
+            else:
+                delay = self.backoff[min(deliveries - 1, len(self.backoff) - 1)]
+                log.warning("event %s failed in %s (%s); retry in %.0fs", envelope.id, self.name, exc, delay)
+                await msg.nak(delay=delay)
+            return
+        await msg.ack()
+        self.processed += 1
+
+    async def _run_handler(self, session: AsyncSession, envelope: Envelope) -> None:
+        from govkit.telemetry import span_from_context
+
+        with span_from_context(envelope.trace_context, f"consume {envelope.type}"):
+            await self.handler(session, envelope)
+
+    async def _dead_letter(self, msg: Msg, event_id: str | None, error: str, *, deliveries: int = 1) -> None:
+        async with self.session_factory() as session, session.begin():
+            await session.execute(
+                insert(self.tables.dead_letters).values(
+                    consumer=self.name,
+                    event_id=event_id,
+                    subject=msg.subject,
+                    body=msg.data.decode(errors="replace"),
+                    error=error[:2000],
+                    deliveries=deliveries,
+                )
+            )
+
+    async def run(self) -> None:
+        """Fetch and handle until cancelled; rebuilds the subscription after any failure.
+
+        nats-py pull subscriptions can stop receiving after a server restart (nats.py #504), so
+        the loop re-creates the subscription whenever a fetch errors.
+        """
+        while True:
+            try:
+                js = await self.nats.jetstream()
+                sub = await js.pull_subscribe(
+                    self.filter_subjects[0], durable=self.name, stream=self.stream, config=self._config()
+                )
+                while True:
+                    try:
+                        msgs = await sub.fetch(
+                            self.batch, timeout=self.fetch_timeout, heartbeat=self.fetch_timeout / 4
+                        )
+                    except (TimeoutError, NatsTimeoutError):
+                        continue
+                    for msg in msgs:
+                        await self.handle(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer %s lost its subscription (%s); rebuilding", self.name, exc)
+                await asyncio.sleep(0.5)
+
+
+async def run_all(tasks: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run background loops together until cancelled (cancelling all of them on the way out)."""
+    running = [asyncio.create_task(t()) for t in tasks]
+    try:
+        await asyncio.gather(*running)
+    finally:
+        for task in running:
+            task.cancel()
+        for task in running:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

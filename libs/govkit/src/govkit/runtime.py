@@ -1,0 +1,86 @@
+"""Running a service process: REST (uvicorn) and gRPC in one event loop, with background workers.
+
+Ctrl-C / SIGTERM stops accepting work, lets in-flight requests finish, cancels the workers and
+closes connections, in that order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceProcess:
+    """Everything one service process runs."""
+
+    name: str
+    app: FastAPI
+    http_host: str
+    http_port: int
+    grpc_server: Any | None = None  # govkit.grpckit server: start() / stop(grace)
+    workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    grace_seconds: float = 5.0
+
+
+async def serve(process: ServiceProcess, *, install_signal_handlers: bool = True) -> None:
+    """Run until SIGINT/SIGTERM (or cancellation)."""
+    for hook in process.on_start:
+        await hook()
+    config = uvicorn.Config(
+        process.app,
+        host=process.http_host,
+        port=process.http_port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    # We own the signals: uvicorn's handlers would stop only the HTTP half.
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    if install_signal_handlers:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    if process.grpc_server is not None:
+        await process.grpc_server.start()
+    http_task = asyncio.create_task(server.serve(), name=f"{process.name}-http")
+    worker_tasks = [asyncio.create_task(w(), name=f"{process.name}-worker") for w in process.workers]
+    stop_task = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait([http_task, stop_task, *worker_tasks], return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not stop_task and task.exception() is not None:
+                log.error("%s: %s stopped with an error", process.name, task.get_name(), exc_info=task.exception())
+    finally:
+        server.should_exit = True
+        if process.grpc_server is not None:
+            await process.grpc_server.stop(process.grace_seconds)
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.wait_for(http_task, timeout=process.grace_seconds)
+        for task in [*worker_tasks, stop_task]:
+            task.cancel()
+        for task in worker_tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for hook in process.on_stop:
+            with contextlib.suppress(Exception):
+                await hook()
+
+
+def configure_logging(level: str) -> None:
+    """One log format for every service."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

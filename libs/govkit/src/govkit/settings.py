@@ -1,0 +1,52 @@
+"""Service settings: pydantic-settings, one environment prefix per service, nothing read at import.
+
+Every URL and secret comes from the environment (``GOVPROJ_<SERVICE>_<NAME>``); defaults are the
+`make dev` loopback values so that a developer can run one service by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every govproj service reads from its environment."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="GOVPROJ_")
+
+    env: Literal["dev", "test", "production"] = "production"
+    service_name: str = "govproj"
+    database_url: SecretStr = Field(
+        default=SecretStr(""), description="SQLAlchemy URL of the service's NON-superuser app role"
+    )
+    migrations_database_url: SecretStr = Field(
+        default=SecretStr(""), description="URL of the schema owner role; Alembic runs with it at start"
+    )
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    nats_url: str = "nats://127.0.0.1:4222"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 9000
+    oidc_server_url: str = "http://127.0.0.1:8080"
+    oidc_realm: str = "govproj"
+    oidc_client_id: str = "govproj"
+    oidc_client_secret: SecretStr = SecretStr("")
+    otel_exporter: Literal["none", "console", "otlp"] = "none"
+    otel_endpoint: str | None = None
+    policies_dir: Path | None = None
+    run_migrations: bool = True
+    log_level: str = "INFO"
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def load_settings(cls: type[SettingsT]) -> SettingsT:
+    """Read a service's settings from the environment (called by its composition root only)."""
+    return cls()
