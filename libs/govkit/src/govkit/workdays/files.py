@@ -92,6 +92,19 @@ class CalendarFile(BaseModel):
         return frozenset(d.date for d in self.makeup_workdays)
 
 
+class _StringDateLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as strings, so pydantic validates them with a field path.
+
+    PyYAML's own timestamp resolver raises a bare ValueError (no line, no field) on 2027-02-30.
+    """
+
+
+_StringDateLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors():
@@ -118,7 +131,7 @@ def load_calendar_file(path: Path) -> CalendarFile:
     except OSError as exc:
         raise CalendarFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StringDateLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise CalendarFileError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
     return parse_calendar_file(data, str(path))
