@@ -61,3 +61,32 @@ def run_env(config: Config) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def create_infrastructure(bind: Connection, *, schema: str, app_role: str) -> None:
+    """First-revision helper: the outbox, inbox, dead-letter and audit tables, with their grants.
+
+    These tables are defined once in govkit; a later change to them ships as a new revision in
+    every service.
+    """
+    from govkit.audit import audit_grants_sql, audit_table
+    from govkit.db import plain_grants_sql
+    from govkit.events.tables import event_tables
+
+    metadata = MetaData()
+    tables = event_tables(metadata, schema=schema)
+    audit_table(metadata, schema=schema)
+    metadata.create_all(bind)
+    for table in (tables.outbox, tables.inbox, tables.dead_letters):
+        for statement in plain_grants_sql(schema=schema, table=table.name, app_role=app_role):
+            bind.execute(text(statement))
+    for statement in audit_grants_sql(schema=schema, app_role=app_role):
+        bind.execute(text(statement))
+
+
+def grant_schema(bind: Connection, *, schema: str, app_role: str) -> None:
+    """Last step of a revision: the app role may use the schema's sequences."""
+    from govkit.db import schema_usage_sql
+
+    for statement in schema_usage_sql(schema=schema, app_role=app_role):
+        bind.execute(text(statement))

@@ -61,10 +61,14 @@ async def serve(process: ServiceProcess, *, install_signal_handlers: bool = True
     worker_tasks = [asyncio.create_task(w(), name=f"{process.name}-worker") for w in process.workers]
     stop_task = asyncio.create_task(stop.wait())
     try:
-        done, _ = await asyncio.wait([http_task, stop_task, *worker_tasks], return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            [http_task, stop_task, *worker_tasks], return_when=asyncio.FIRST_COMPLETED
+        )
         for task in done:
             if task is not stop_task and task.exception() is not None:
-                log.error("%s: %s stopped with an error", process.name, task.get_name(), exc_info=task.exception())
+                log.error(
+                    "%s: %s stopped with an error", process.name, task.get_name(), exc_info=task.exception()
+                )
     finally:
         server.should_exit = True
         if process.grpc_server is not None:

@@ -98,7 +98,14 @@ def create_app(
         log.exception("unexpected error", exc_info=exc)
         return JSONResponse(
             status_code=500,
-            content={"error": {"code": "INTERNAL", "message": "系统内部错误，请稍后重试。", "details": {}, "cite": []}},
+            content={
+                "error": {
+                    "code": "INTERNAL",
+                    "message": "系统内部错误，请稍后重试。",
+                    "details": {},
+                    "cite": [],
+                }
+            },
         )
 
     @app.get("/healthz", include_in_schema=False)

@@ -80,7 +80,7 @@ class EventConsumer:
                 )
                 if claimed.first() is not None:
                     await self._run_handler(session, envelope)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - retry or dead-letter, decided below
             deliveries = msg.metadata.num_delivered if msg.metadata else 1
             if deliveries >= self.max_deliver:
                 log.error(
@@ -142,7 +142,7 @@ class EventConsumer:
                         await self.handle(msg)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - NATS restarted or stream missing: rebuild
                 log.warning("consumer %s lost its subscription (%s); rebuilding", self.name, exc)
                 await asyncio.sleep(0.5)
 

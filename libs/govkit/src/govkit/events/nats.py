@@ -94,7 +94,7 @@ class NatsConnection:
                 )
                 self._connected.set()
                 return
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure to connect: try again
                 log.warning("NATS at %s not reachable yet (%s); retrying", self.url, exc)
                 await asyncio.sleep(_CONNECT_RETRY_SECONDS)
 

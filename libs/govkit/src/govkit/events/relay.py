@@ -69,7 +69,7 @@ class OutboxRelay:
                     await js.publish(
                         row.subject, row.body.encode(), timeout=self.publish_timeout, headers=headers
                     )
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - NATS away: the row stays pending
                     await conn.execute(
                         update(outbox)
                         .where(outbox.c.seq == row.seq)
@@ -92,7 +92,7 @@ class OutboxRelay:
             conn = await asyncpg.connect(self.listen_dsn)
             await conn.add_listener(self.tables.notify_channel, lambda *_: self._wakeup.set())
             self._listen_conn = conn
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - polling is the safety net
             log.warning("outbox LISTEN unavailable (%s); relying on polling", exc)
 
     async def run(self) -> None:
@@ -106,7 +106,7 @@ class OutboxRelay:
                 backoff = self.poll_interval
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - keep relaying across outages
                 log.warning("outbox relay round failed (%s); retrying", exc)
                 backoff = min(backoff * 2, 10 * self.poll_interval)
                 if self._listen_conn is not None and self._listen_conn.is_closed():

@@ -1,0 +1,7 @@
+"""Alembic environment of the intake schema (run by govkit.migrations at service start)."""
+
+from alembic import context
+
+from govkit.migrations import run_env
+
+run_env(context.config)

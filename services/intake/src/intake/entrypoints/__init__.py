@@ -1,0 +1,1 @@
+"""intake's thin adapters to REST, gRPC and events."""

@@ -1,0 +1,20 @@
+"""`python -m procurement`: run the procurement service in one process."""
+
+from __future__ import annotations
+
+import asyncio
+
+from govkit.runtime import configure_logging, serve
+from procurement.bootstrap import build
+from procurement.settings import ProcurementSettings
+
+
+def main() -> None:
+    """Read settings from the environment and serve until Ctrl-C / SIGTERM."""
+    settings = ProcurementSettings()
+    configure_logging(settings.log_level)
+    asyncio.run(serve(build(settings)))
+
+
+if __name__ == "__main__":
+    main()

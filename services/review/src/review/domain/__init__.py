@@ -1,0 +1,1 @@
+"""review's domain: review cases. Pure: no I/O."""
