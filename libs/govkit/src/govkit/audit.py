@@ -1,0 +1,345 @@
+"""Append-only, hash-chained audit log: who did what, when, from which state to which, and why.
+
+Every service keeps an ``audit_log`` table in its own schema (:func:`audit_table`). Records of one
+tenant form a chain: record *n* stores the hash of record *n-1* (``prev_hash``; the first one 64
+zeros) and its own ``hash``, a SHA-256 over a canonical JSON of all its fields except ``hash`` and
+the surrogate ``id``. Changing, inserting or deleting a record in the middle breaks the chain,
+which :func:`verify_audit_chain` reports.
+
+The database backs it up (:func:`audit_grants_sql`, run from each service's migration): the
+application role may only SELECT and INSERT its own tenant's rows, and a trigger refuses UPDATE,
+DELETE and TRUNCATE even to the owner. Only a superuser can get around that, and the chain then
+shows it. See docs/adr/0005-audit-chain.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+TABLE_NAME = "audit_log"
+GENESIS_HASH = "0" * 64
+HASH_VERSION = 1
+"""Bumped if the canonical form ever changes; part of every hashed document."""
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# The fields covered by the hash, in the order of the table (the JSON itself is key-sorted).
+HASHED_FIELDS = (
+    "tenant_id",
+    "seq",
+    "occurred_at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "from_state",
+    "to_state",
+    "citations",
+    "details",
+    "prev_hash",
+)
+
+
+def audit_table(metadata: MetaData, *, schema: str) -> Table:
+    """The ``<schema>.audit_log`` table, added to ``metadata`` (for the service's Alembic models)."""
+    _check_identifier(schema)
+    return Table(
+        TABLE_NAME,
+        metadata,
+        # Surrogate key only; the chain is ordered by (tenant_id, seq), so id is not hashed.
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("tenant_id", Text, nullable=False),
+        Column("seq", BigInteger, nullable=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("action", Text, nullable=False),
+        Column("entity_type", Text, nullable=False),
+        Column("entity_id", Text, nullable=False),
+        Column("from_state", Text, nullable=True),
+        Column("to_state", Text, nullable=True),
+        Column("citations", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+        Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("prev_hash", Text, nullable=False),
+        Column("hash", Text, nullable=False),
+        UniqueConstraint("tenant_id", "seq", name=f"uq_{TABLE_NAME}_tenant_seq"),
+        CheckConstraint("seq >= 1", name=f"ck_{TABLE_NAME}_seq_positive"),
+        CheckConstraint("hash ~ '^[0-9a-f]{64}$'", name=f"ck_{TABLE_NAME}_hash_hex"),
+        CheckConstraint("prev_hash ~ '^[0-9a-f]{64}$'", name=f"ck_{TABLE_NAME}_prev_hash_hex"),
+        schema=schema,
+    )
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One stored audit record."""
+
+    id: int
+    tenant_id: str
+    seq: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str
+    from_state: str | None
+    to_state: str | None
+    citations: list[str]
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    """The outcome of :func:`verify_audit_chain`."""
+
+    ok: bool
+    checked: int
+    first_broken_seq: int | None = None
+    reason: str | None = None
+    tenant_id: str | None = None
+    """The tenant whose chain is broken (None when ok)."""
+    tenants: list[str] = field(default_factory=list)
+    """The tenants whose chains were checked."""
+
+
+# --- canonical form --------------------------------------------------------------------------
+
+
+def _normalize(value: Any) -> Any:
+    """JSON-safe value that survives a JSONB round trip unchanged (so the hash can be recomputed)."""
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("audit details cannot hold NaN or infinity")
+        # JSONB prints an integral number such as 1e20 without exponent, which reads back as int.
+        return int(value) if value.is_integer() else value
+    if isinstance(value, Decimal):
+        return str(value)  # money keeps its exact digits (and stays out of float)
+    if isinstance(value, datetime):
+        return _timestamp(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Enum):
+        return _normalize(value.value)
+    if isinstance(value, Mapping):
+        return {str(k): _normalize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_normalize(v) for v in value]
+        return sorted(items, key=json.dumps) if isinstance(value, set | frozenset) else items
+    raise TypeError(f"cannot store {type(value).__name__} in an audit record")
+
+
+def _timestamp(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError("audit timestamps must be timezone-aware")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical_json(fields: Mapping[str, Any]) -> str:
+    """The canonical JSON document a record's hash is computed over."""
+    document = {name: fields[name] for name in HASHED_FIELDS}
+    document["occurred_at"] = _timestamp(fields["occurred_at"])
+    document["citations"] = _normalize(list(fields["citations"]))
+    document["details"] = _normalize(dict(fields["details"]))
+    document["v"] = HASH_VERSION
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def compute_hash(fields: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of :func:`canonical_json`."""
+    return hashlib.sha256(canonical_json(fields).encode("utf-8")).hexdigest()
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+async def record_audit(
+    session: AsyncSession,
+    table: Table,
+    *,
+    tenant_id: str,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    from_state: str | None,
+    to_state: str | None,
+    citations: Sequence[str] = (),
+    details: Mapping[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> AuditRecord:
+    """Append the tenant's next audit record inside the caller's transaction (never commits).
+
+    Writers of one tenant are serialized with a transaction-scoped advisory lock, so two
+    concurrent transactions never both extend the same last record; the (tenant_id, seq) unique
+    constraint is the backstop. Use READ COMMITTED (PostgreSQL's default): under REPEATABLE READ
+    the read of the last record could predate the lock and the insert would fail on that
+    constraint instead. The session must already be bound to ``tenant_id`` (row-level security).
+    """
+    if not tenant_id:
+        raise ValueError("tenant_id is required")
+    if isinstance(citations, str):
+        raise TypeError("citations is a list of strings, not a string")
+    lock_key = f"{table.schema}.{table.name}:{tenant_id}"
+    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(lock_key))))
+    last = (
+        await session.execute(
+            select(table.c.seq, table.c.hash)
+            .where(table.c.tenant_id == tenant_id)
+            .order_by(table.c.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    seq, prev_hash = (1, GENESIS_HASH) if last is None else (int(last.seq) + 1, str(last.hash))
+
+    when = occurred_at or datetime.now(UTC)
+    _timestamp(when)  # refuse naive datetimes before anything is written
+    fields: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "seq": seq,
+        "occurred_at": when,
+        "actor": actor,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "from_state": from_state,
+        "to_state": to_state,
+        # Stored exactly as hashed, so verification recomputes the same document.
+        "citations": [str(c) for c in citations],
+        "details": _normalize(dict(details or {})),
+        "prev_hash": prev_hash,
+    }
+    digest = compute_hash(fields)
+    row_id = (
+        await session.execute(table.insert().values(**fields, hash=digest).returning(table.c.id))
+    ).scalar_one()
+    return AuditRecord(id=int(row_id), hash=digest, **fields)
+
+
+# --- verifying -------------------------------------------------------------------------------
+
+
+async def verify_audit_chain(
+    session: AsyncSession, table: Table, *, tenant_id: str | None = None
+) -> AuditVerification:
+    """Recompute every hash and link of one tenant's chain (or of every chain the session sees).
+
+    Stops at the first broken record. A superuser connection checks all tenants; the application
+    role sees (and so checks) only the tenant its session is bound to. Deleting the newest
+    records cannot be seen from the chain alone: compare with an exported last hash for that.
+    """
+    stmt = select(table).order_by(table.c.tenant_id, table.c.seq)
+    if tenant_id is not None:
+        stmt = stmt.where(table.c.tenant_id == tenant_id)
+
+    checked = 0
+    tenants: list[str] = []
+    current: str | None = None
+    expected_seq, expected_prev = 1, GENESIS_HASH
+    result = await session.stream(stmt.execution_options(yield_per=1000))
+    async for row in result.mappings():
+        if row["tenant_id"] != current:
+            current = str(row["tenant_id"])
+            tenants.append(current)
+            expected_seq, expected_prev = 1, GENESIS_HASH
+        checked += 1
+        seq = int(row["seq"])
+        reason: str | None = None
+        if seq != expected_seq:
+            reason = f"expected seq {expected_seq}, found {seq} (records missing or inserted)"
+        elif row["prev_hash"] != expected_prev:
+            reason = "prev_hash does not match the previous record's hash"
+        elif compute_hash(dict(row)) != row["hash"]:
+            reason = "hash does not match the record's content (record altered)"
+        if reason is not None:
+            await result.close()
+            return AuditVerification(
+                ok=False,
+                checked=checked,
+                first_broken_seq=seq,
+                reason=reason,
+                tenant_id=current,
+                tenants=tenants,
+            )
+        expected_seq, expected_prev = seq + 1, str(row["hash"])
+    return AuditVerification(ok=True, checked=checked, tenants=tenants)
+
+
+# --- database privileges ---------------------------------------------------------------------
+
+
+def _check_identifier(name: str) -> str:
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain lower-case SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+def audit_grants_sql(*, schema: str, app_role: str) -> list[str]:
+    """DDL for a service migration: RLS, append-only privileges and triggers on the audit table.
+
+    Run after the table exists (and after any blanket grants on the schema's tables, because the
+    REVOKE here must come last). Idempotent, so it can be re-run by later migrations.
+    """
+    s = _check_identifier(schema)
+    role = _check_identifier(app_role)
+    tbl = f"{s}.{TABLE_NAME}"
+    tenant = "tenant_id = current_setting('app.tenant_id', true)"
+    forbid = f"{s}.{TABLE_NAME}_forbid_change"
+    return [
+        f"ALTER TABLE {tbl} ENABLE ROW LEVEL SECURITY",
+        # FORCE: the table owner (the migration role) is held to the policies too.
+        f"ALTER TABLE {tbl} FORCE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {TABLE_NAME}_tenant_select ON {tbl}",
+        f"CREATE POLICY {TABLE_NAME}_tenant_select ON {tbl} FOR SELECT USING ({tenant})",
+        f"DROP POLICY IF EXISTS {TABLE_NAME}_tenant_insert ON {tbl}",
+        f"CREATE POLICY {TABLE_NAME}_tenant_insert ON {tbl} FOR INSERT WITH CHECK ({tenant})",
+        f"GRANT USAGE ON SCHEMA {s} TO {role}",
+        f"REVOKE ALL ON {tbl} FROM PUBLIC",
+        f"GRANT SELECT, INSERT ON {tbl} TO {role}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {tbl} FROM {role}",
+        f"GRANT USAGE ON SEQUENCE {s}.{TABLE_NAME}_id_seq TO {role}",
+        # Defence in depth: even the owner cannot edit silently; only a superuser disabling the
+        # trigger can, and verify_audit_chain then finds the edit.
+        f"""CREATE OR REPLACE FUNCTION {forbid}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    RAISE EXCEPTION 'audit log is append-only: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$fn$""",
+        f"DROP TRIGGER IF EXISTS {TABLE_NAME}_append_only ON {tbl}",
+        f"CREATE TRIGGER {TABLE_NAME}_append_only BEFORE UPDATE OR DELETE ON {tbl} "
+        f"FOR EACH ROW EXECUTE FUNCTION {forbid}()",
+        f"DROP TRIGGER IF EXISTS {TABLE_NAME}_no_truncate ON {tbl}",
+        f"CREATE TRIGGER {TABLE_NAME}_no_truncate BEFORE TRUNCATE ON {tbl} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {forbid}()",
+    ]

@@ -1,0 +1,235 @@
+"""The audit chain against a real PostgreSQL, written by an unprivileged, RLS-bound role."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Table, func, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from govkit.audit import GENESIS_HASH, AuditRecord, compute_hash, record_audit, verify_audit_chain
+
+from .conftest import SCHEMA, bind_tenant, sessions
+
+
+async def write(
+    engine: AsyncEngine, table: Table, tenant: str, n: int, **overrides: Any
+) -> list[AuditRecord]:
+    records = []
+    async with sessions(engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        for i in range(n):
+            fields: dict[str, Any] = {
+                "actor": "user:zhang.san",
+                "action": "declaration.submit",
+                "entity_type": "declaration",
+                "entity_id": f"D-{i}",
+                "from_state": "draft",
+                "to_state": "submitted",
+                "citations": ["lhasa-2024 §3.2", "拉萨市政务信息化项目管理办法 第十条"],
+                "details": {"amount": Decimal("1234567.89"), "score": 85.5, "big": 1e20, "单位": "市数据局"},
+            }
+            fields.update(overrides)
+            records.append(await record_audit(session, table, tenant_id=tenant, **fields))
+    return records
+
+
+async def test_chain_links_records(app_engine: AsyncEngine, table: Table, tenant: str) -> None:
+    first = await write(app_engine, table, tenant, 3)
+    second = await write(app_engine, table, tenant, 2, from_state=None, details={})
+    records = first + second
+
+    assert [r.seq for r in records] == [1, 2, 3, 4, 5]
+    assert records[0].prev_hash == GENESIS_HASH
+    for previous, record in itertools.pairwise(records):
+        assert record.prev_hash == previous.hash
+    assert len({r.hash for r in records}) == 5
+
+    async with sessions(app_engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        result = await verify_audit_chain(session, table, tenant_id=tenant)
+        stored = (await session.execute(select(table).where(table.c.tenant_id == tenant))).mappings().all()
+    assert result.ok, result
+    assert result.checked == 5
+    assert result.first_broken_seq is None
+    # What was stored (after the JSONB round trip) hashes to what was recorded.
+    for row in stored:
+        assert compute_hash(dict(row)) == row["hash"]
+    assert stored[0]["details"]["amount"] == "1234567.89"
+
+
+async def test_concurrent_writers_keep_one_chain(app_engine: AsyncEngine, table: Table, tenant: str) -> None:
+    async def writer(name: str, count: int) -> None:
+        for i in range(count):
+            async with sessions(app_engine)() as session, session.begin():
+                await bind_tenant(session, tenant)
+                await record_audit(
+                    session,
+                    table,
+                    tenant_id=tenant,
+                    actor=name,
+                    action="review.opinion",
+                    entity_type="declaration",
+                    entity_id=f"{name}-{i}",
+                    from_state=None,
+                    to_state="reviewed",
+                    citations=[],
+                    details={"i": i},
+                )
+                # Hold the transaction open a little so the two writers really overlap.
+                await asyncio.sleep(0.005)
+
+    await asyncio.gather(writer("a", 10), writer("b", 10))
+
+    async with sessions(app_engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        result = await verify_audit_chain(session, table, tenant_id=tenant)
+        seqs = (await session.scalars(select(table.c.seq).order_by(table.c.seq))).all()
+    assert result.ok, result
+    assert result.checked == 20
+    assert list(seqs) == list(range(1, 21))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        f"UPDATE {SCHEMA}.audit_log SET actor = 'someone else'",
+        f"DELETE FROM {SCHEMA}.audit_log",
+        f"TRUNCATE {SCHEMA}.audit_log",
+    ],
+    ids=["update", "delete", "truncate"],
+)
+async def test_app_role_cannot_change_the_log(
+    app_engine: AsyncEngine, table: Table, tenant: str, statement: str
+) -> None:
+    await write(app_engine, table, tenant, 1)
+    async with sessions(app_engine)() as session:
+        with pytest.raises(DBAPIError, match="permission denied"):
+            async with session.begin():
+                await bind_tenant(session, tenant)
+                await session.execute(text(statement))
+
+
+async def test_owner_is_stopped_by_the_trigger(
+    admin_engine: AsyncEngine, app_engine: AsyncEngine, table: Table, tenant: str
+) -> None:
+    await write(app_engine, table, tenant, 1)
+    async with admin_engine.connect() as conn:
+        # Even a role that may UPDATE (here the superuser, with triggers on) is refused.
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with conn.begin():
+                await conn.execute(update(table).where(table.c.tenant_id == tenant).values(actor="x"))
+
+
+async def test_tenant_sees_only_its_own_rows(app_engine: AsyncEngine, table: Table, tenant: str) -> None:
+    other = f"{tenant}-other"
+    await write(app_engine, table, tenant, 2)
+    await write(app_engine, table, other, 3)
+
+    async with sessions(app_engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        tenants = set((await session.scalars(select(table.c.tenant_id))).all())
+        result = await verify_audit_chain(session, table)  # no filter: RLS does it
+    assert tenants == {tenant}
+    assert result.ok and result.checked == 2 and result.tenants == [tenant]
+
+    async with sessions(app_engine)() as session, session.begin():
+        # No tenant bound: the policy compares with NULL and fails closed.
+        assert await session.scalar(select(func.count()).select_from(table)) == 0
+
+    async with sessions(app_engine)() as session:
+        with pytest.raises(DBAPIError, match="row-level security"):
+            async with session.begin():
+                await bind_tenant(session, tenant)
+                await record_audit(
+                    session,
+                    table,
+                    tenant_id=other,
+                    actor="user:li.si",
+                    action="declaration.submit",
+                    entity_type="declaration",
+                    entity_id="D-x",
+                    from_state="draft",
+                    to_state="submitted",
+                    citations=[],
+                    details={},
+                )
+
+
+async def test_superuser_edit_is_caught_by_verify(
+    admin_engine: AsyncEngine, app_engine: AsyncEngine, table: Table, tenant: str
+) -> None:
+    await write(app_engine, table, tenant, 5)
+    async with admin_engine.begin() as conn:
+        await conn.execute(text(f"ALTER TABLE {SCHEMA}.audit_log DISABLE TRIGGER audit_log_append_only"))
+        await conn.execute(
+            update(table)
+            .where(table.c.tenant_id == tenant, table.c.seq == 3)
+            .values(to_state="approved", details={"note": "edited quietly"})
+        )
+        await conn.execute(text(f"ALTER TABLE {SCHEMA}.audit_log ENABLE TRIGGER audit_log_append_only"))
+
+    async with sessions(admin_engine)() as session, session.begin():
+        result = await verify_audit_chain(session, table, tenant_id=tenant)
+    assert not result.ok
+    assert result.first_broken_seq == 3
+    assert result.tenant_id == tenant
+    assert result.reason is not None and "altered" in result.reason
+    assert result.checked == 3
+
+
+async def test_rehashing_an_edit_breaks_the_next_link(
+    admin_engine: AsyncEngine, app_engine: AsyncEngine, table: Table, tenant: str
+) -> None:
+    await write(app_engine, table, tenant, 4)
+    async with admin_engine.begin() as conn:
+        row = (
+            (await conn.execute(select(table).where(table.c.tenant_id == tenant, table.c.seq == 2)))
+            .mappings()
+            .one()
+        )
+        forged = {**row, "actor": "user:forger"}
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))  # triggers off
+        await conn.execute(
+            update(table)
+            .where(table.c.id == row["id"])
+            .values(actor="user:forger", hash=compute_hash(forged))
+        )
+
+    async with sessions(admin_engine)() as session, session.begin():
+        result = await verify_audit_chain(session, table, tenant_id=tenant)
+    assert not result.ok
+    assert result.first_broken_seq == 3
+    assert result.reason is not None and "prev_hash" in result.reason
+
+
+async def test_deleted_record_is_a_gap(
+    admin_engine: AsyncEngine, app_engine: AsyncEngine, table: Table, tenant: str
+) -> None:
+    await write(app_engine, table, tenant, 4)
+    async with admin_engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(table.delete().where(table.c.tenant_id == tenant, table.c.seq == 2))
+
+    async with sessions(admin_engine)() as session, session.begin():
+        result = await verify_audit_chain(session, table, tenant_id=tenant)
+    assert not result.ok
+    assert result.first_broken_seq == 3
+    assert result.reason is not None and "expected seq 2" in result.reason
+
+
+async def test_naive_timestamps_and_floats_nan_are_refused(
+    app_engine: AsyncEngine, table: Table, tenant: str
+) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await write(app_engine, table, tenant, 1, occurred_at=datetime(2025, 1, 1))
+    with pytest.raises(ValueError, match="NaN"):
+        await write(app_engine, table, tenant, 1, details={"x": float("nan")})
+    records = await write(app_engine, table, tenant, 1, occurred_at=datetime(2025, 1, 1, tzinfo=UTC))
+    assert records[0].seq == 1  # the refused attempts rolled back and left no trace
