@@ -43,6 +43,14 @@ def _plain(data: Any) -> Any:
     return data
 
 
+def _without_none(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _without_none(v) for k, v in data.items() if v is not None}
+    if isinstance(data, list):
+        return [_without_none(v) for v in data]
+    return data
+
+
 def _dumps(data: Any) -> str:
     return json.dumps(_plain(data), ensure_ascii=False, indent=2)
 
@@ -87,11 +95,9 @@ def list_packs() -> None:
 def show(pack_id: Annotated[str, typer.Argument(metavar="ID", help="pack id, e.g. wuxing-2023")]) -> None:
     """Show one pack as JSON, as loaded and validated."""
     pack = _pack(_registry(), pack_id)
-    body = pack.model_dump(mode="python", by_alias=True, exclude_none=True)
-    # The header fields are part of the contract even when null (no 文号, no end date).
-    for name in ("doc_number", "effective_until", "supersedes"):
-        body.setdefault(name, None)
-    _echo(body)
+    body = pack.model_dump(mode="python", by_alias=True)
+    # Unset optional parts of rules are noise; the header fields stay even when null (no 文号).
+    _echo({k: (v if v is None else _without_none(v)) for k, v in body.items()})
 
 
 def _read_facts(source: str) -> Any:

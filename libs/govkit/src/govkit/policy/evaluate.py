@@ -107,7 +107,8 @@ def parse_facts(facts: Facts | Mapping[str, Any]) -> Facts:
             elif err["type"] == "missing":
                 problems.append(f"missing required fact {key!r}")
             else:
-                problems.append(f"fact {key!r}: {err['msg']}")
+                msg = str(err["msg"]).removeprefix("Value error, ")
+                problems.append(f"fact {key!r}: {msg}")
         raise FactsError("; ".join(problems)) from exc
 
 

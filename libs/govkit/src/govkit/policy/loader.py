@@ -22,8 +22,6 @@ from govkit.policy.model import Pack
 
 POLICIES_DIR_ENV = "GOVPROJ_POLICIES_DIR"
 TENANTS_FILE = "tenants.yaml"
-# policies/ sits at the repository root: <root>/libs/govkit/src/govkit/policy/loader.py.
-_REPO_ROOT_PARENTS = 5
 
 Path_ = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
@@ -144,7 +142,13 @@ def default_policies_dir() -> Path:
     env = os.environ.get(POLICIES_DIR_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[_REPO_ROOT_PARENTS - 1] / "policies"
+    # policies/ sits at the repository root, above <root>/libs/govkit/src/govkit/policy/; walk up
+    # rather than count levels so a moved package still finds it.
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "policies").is_dir() and (parent / "libs").is_dir():
+            return parent / "policies"
+    return here.parents[len(here.parents) - 1] / "policies"
 
 
 @dataclass

@@ -416,13 +416,17 @@ class Opinion(StrictModel):
     when: Condition | None = None
 
 
+# Left to right: a YAML integer stays an int (a count of days), "50万" becomes an amount.
+ParamValue = Annotated[bool | int | Amount | str, Field(union_mode="left_to_right")]
+
+
 class Obligation(StrictModel):
     """Any other rule a service must apply, with its parameters as data (never literals in code)."""
 
     code: Code
     label_zh: NonEmptyStr
     cite: Articles
-    params: dict[Code, Amount | int | str | bool] = Field(default_factory=dict)
+    params: dict[Code, ParamValue] = Field(default_factory=dict)
     when: Condition | None = None
 
 
