@@ -62,8 +62,8 @@ def test_add_composes(start: date, n: int, m: int, name: str) -> None:
     assert add_workdays(first, m, cal(name)).date == add_workdays(start, n + m, cal(name)).date
 
 
-@SETTINGS
-@given(start=data_dates, n=st.integers(min_value=0, max_value=300))
+@settings(max_examples=100, deadline=None)  # the oracle walks day by day: keep it small
+@given(start=data_dates, n=st.integers(min_value=0, max_value=120))
 def test_matches_chinese_calendar_day_by_day(start: date, n: int) -> None:
     result = add_workdays(start, n, cal("official"))
     if result.date.year <= 2026:  # the oracle only knows 2004–2026
