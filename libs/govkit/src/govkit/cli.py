@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+
+# typer ships its own copy of click; its usage errors are that copy's classes, not click's.
+from typer._click import exceptions as click_errors
 
 EXIT_BAD_INPUT = 2
 
@@ -50,13 +52,13 @@ def main(argv: list[str] | None = None) -> None:
     except CliError as exc:
         print(f"govproj: {_one_line(str(exc))}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+    except click_errors.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else "", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
-    except click.UsageError as exc:
+    except click_errors.UsageError as exc:
         print(f"govproj: {_one_line(exc.format_message())}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
-    except click.exceptions.Abort:
+    except click_errors.Abort:
         sys.exit(1)
 
 
