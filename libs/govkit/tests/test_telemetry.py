@@ -11,6 +11,7 @@ from opentelemetry.trace import SpanKind
 
 from govkit import telemetry
 from govkit.telemetry import build_tracer_provider, inject_trace_context, span_from_context
+from govkit.testing.plugin import PostgresFixture
 
 
 @pytest.fixture
@@ -128,3 +129,32 @@ async def test_fastapi_requests_are_traced_but_probes_are_not(global_spans: InMe
     (request_span,) = server_spans
     assert request_span.context is not None
     assert body["traceparent"].split("-")[1] == format(request_span.context.trace_id, "032x")
+
+
+async def test_sqlalchemy_queries_are_traced_once(
+    pg: PostgresFixture, global_spans: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(pg.admin_url)
+    try:
+        telemetry.instrument_sqlalchemy([engine])
+        # A second call must not add a second set of hooks (that would double every span).
+        telemetry.instrument_sqlalchemy([engine])
+        assert "instrument_sqlalchemy called again" in caplog.text
+        tracer = trace.get_tracer("test")
+        with tracer.start_as_current_span("use case") as parent:
+            async with engine.connect() as conn:
+                await conn.execute(text("select 42"))
+    finally:
+        await engine.dispose()
+
+    db_spans = [
+        s
+        for s in global_spans.get_finished_spans()
+        if s.kind is SpanKind.CLIENT and "42" in str(s.attributes.get("db.statement", ""))
+    ]
+    assert len(db_spans) == 1
+    assert db_spans[0].parent is not None
+    assert db_spans[0].parent.span_id == parent.get_span_context().span_id

@@ -159,7 +159,10 @@ def instrument_sqlalchemy(engines: Sequence[AsyncEngine]) -> None:
                 "call are traced. Pass every engine in one call."
             )
             return
-        SQLAlchemyInstrumentor().instrument(engines=[e.sync_engine for e in engines])
+        # skip_dep_check: instrumentation 0.66b1 declares "sqlalchemy < 2.1" and otherwise refuses
+        # (logging an error, tracing nothing) on our pinned 2.1; its event hooks work on 2.1, which
+        # tests/test_telemetry.py checks.
+        SQLAlchemyInstrumentor().instrument(engines=[e.sync_engine for e in engines], skip_dep_check=True)
         _sqlalchemy_instrumented = True
 
 

@@ -90,7 +90,7 @@ def _wrap_unary_response(behavior: Behavior, method: str) -> Behavior:
             raise  # the servicer aborted on purpose: its status stands
         except AppError as err:
             await abort_with_app_error(context, err)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the RPC boundary: nothing may escape unmapped
             await _abort_unexpected(context, method, exc)
 
     return wrapper
@@ -107,7 +107,7 @@ def _wrap_stream_response(behavior: Behavior, method: str) -> Behavior:
                 raise
             except AppError as err:
                 await abort_with_app_error(context, err)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - the RPC boundary: nothing may escape unmapped
                 await _abort_unexpected(context, method, exc)
 
         return gen_wrapper
