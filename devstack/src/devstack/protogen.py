@@ -73,9 +73,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp))
         fresh, committed = _tree(Path(tmp)), _tree(out)
-    drift = sorted(
-        name for name in fresh.keys() | committed.keys() if fresh.get(name) != committed.get(name)
-    )
+    drift = sorted(name for name in fresh.keys() | committed.keys() if fresh.get(name) != committed.get(name))
     if drift:
         print("generated code drifted from proto/ (run `make proto`):", *drift, sep="\n  ", file=sys.stderr)
         return 1

@@ -48,7 +48,7 @@ class KeyStore:
     @property
     def active_kid(self) -> str:
         """The kid new tokens are signed with."""
-        return str(self._active.key_id)
+        return str(self._active.get("kid"))
 
     def rotate(self) -> str:
         """Sign with a new in-memory key from now on; keep publishing the old one. Returns the new kid.
@@ -81,7 +81,7 @@ class KeyStore:
         """A compact RS256 JWS over ``claims`` with the active key."""
         with self._lock:
             key = self._active
-        token = jwt.JWT(header={"alg": "RS256", "typ": "JWT", "kid": key.key_id}, claims=claims)
+        token = jwt.JWT(header={"alg": "RS256", "typ": "JWT", "kid": key.get("kid")}, claims=claims)
         token.make_signed_token(key)
         return str(token.serialize())
 

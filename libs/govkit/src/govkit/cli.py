@@ -58,8 +58,6 @@ def main(argv: list[str] | None = None) -> None:
     except click_errors.UsageError as exc:
         print(f"govproj: {_one_line(exc.format_message())}", file=sys.stderr)
         sys.exit(EXIT_BAD_INPUT)
-    except click_errors.Abort:
-        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ def current_grpc_principal() -> Principal:
     return principal
 
 
-def _authorization(metadata: Sequence[tuple[str, Any]] | None) -> str | None:
+def _authorization(metadata: Any) -> str | None:
+    # grpc.aio.Metadata or a tuple of (key, value) pairs, depending on the grpc version.
     values = [v for k, v in (metadata or ()) if k.lower() == "authorization"]
     if len(values) != 1:  # none, or an ambiguous duplicate
         return None

@@ -118,7 +118,7 @@ def validate_file(model: type[M], data: Any, index: Mapping[Path_, int], file: P
         err = exc.errors(include_url=False)[0]
         loc = tuple(err["loc"])
         path, line = line_of(loc, index)
-        message = err["msg"]
+        message = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}"
         elif err["type"] == "missing":
