@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from devstack.issuer.app import DevIssuerRefused, create_app, ensure_dev_environment
-from devstack.issuer.paths import default_data_dir, default_realm_files
+from devstack.issuer.guard import DevIssuerRefused, ensure_dev_environment
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"devstack.issuer: refusing to start: {exc}", file=sys.stderr)
         return 2
 
+    # Imported only now: a refused start stays fast and touches neither FastAPI nor the realm files.
     import uvicorn
+
+    from devstack.issuer.app import create_app
+    from devstack.issuer.paths import default_data_dir, default_realm_files
 
     realm_path, overlay_path = args.realm, args.dev_overlay
     if realm_path is None or overlay_path is None:

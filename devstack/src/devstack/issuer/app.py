@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,28 +18,13 @@ from urllib.parse import unquote_plus
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from devstack.issuer.guard import ensure_dev_environment
 from devstack.issuer.keys import KeyStore
 from devstack.issuer.realm import Client, Realm, load_realm
 from devstack.issuer.tokens import Session, TokenMinter
 
-ENV_VAR = "GOVPROJ_ENV"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 _GRANTS = ["password", "refresh_token", "client_credentials"]
-
-
-class DevIssuerRefused(RuntimeError):
-    """Raised when something tries to build the dev issuer outside a development environment."""
-
-
-def ensure_dev_environment(environ: Mapping[str, str] | None = None) -> None:
-    """Refuse unless GOVPROJ_ENV=dev: the issuer hands out tokens for fixed demo passwords."""
-    env = os.environ if environ is None else environ
-    value = env.get(ENV_VAR)
-    if value != "dev":
-        raise DevIssuerRefused(
-            f"the dev OIDC issuer only runs with {ENV_VAR}=dev (got {value!r}); "
-            "it signs tokens for demo users with well-known passwords and must never serve production"
-        )
 
 
 class OAuthError(Exception):

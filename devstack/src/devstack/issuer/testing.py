@@ -25,8 +25,8 @@ import uvicorn
 from devstack.issuer.app import IssuerState, create_app
 from devstack.issuer.paths import default_realm_files
 
-DEV_PASSWORD = "govproj-dev"  # noqa: S105 - the documented demo password of the dev overlay
-DEV_CLIENT_SECRET = "govproj-dev-secret"  # noqa: S105 - dev overlay's secret for every confidential client
+DEV_PASSWORD = "govproj-dev"
+DEV_CLIENT_SECRET = "govproj-dev-secret"
 CLI_CLIENT_ID = "govproj-cli"
 REALM = "govproj"
 _START_TIMEOUT_SECONDS = 10.0
