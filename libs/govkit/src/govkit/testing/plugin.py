@@ -7,6 +7,8 @@ servers start lazily, only when a test asks for them, on free loopback ports und
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,23 +46,33 @@ class PostgresFixture:
         return self.server.url(name)
 
 
+def _server_dir(prefix: str) -> Path:
+    # Not under pytest's basetemp: pytest keeps /tmp/pytest-of-<user> at mode 0700, which the
+    # unprivileged PostgreSQL user (when tests run as root) could not traverse.
+    return Path(tempfile.mkdtemp(prefix=f"govproj-{prefix}-"))
+
+
 @pytest.fixture(scope="session")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresFixture]:
+def pg() -> Iterator[PostgresFixture]:
     """A real PostgreSQL server for the whole test session."""
-    server = LocalPostgres(data_dir=Path(tmp_path_factory.mktemp("pg")), port=free_port(), durable=False)
+    data_dir = _server_dir("pg")
+    server = LocalPostgres(data_dir=data_dir, port=free_port(), durable=False)
     server.start()
     try:
         yield PostgresFixture(server)
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNats]:
+def nats_server() -> Iterator[LocalNats]:
     """A real nats-server with JetStream for the whole test session (tests may stop/start it)."""
-    server = LocalNats(data_dir=Path(tmp_path_factory.mktemp("nats")), port=free_port())
+    data_dir = _server_dir("nats")
+    server = LocalNats(data_dir=data_dir, port=free_port())
     server.start()
     try:
         yield server
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)

@@ -30,7 +30,9 @@ async def prepare_service_db(pg: PostgresFixture, spec: ServiceSpec) -> ServiceD
     )
     owner_url = pg.server.url(names.database, user=names.owner_role, password=OWNER_PASSWORD)
     await upgrade_async(
-        alembic_config(script_location=spec.migrations_dir, url=owner_url, schema=spec.name, metadata=spec.metadata)
+        alembic_config(
+            script_location=spec.migrations_dir, url=owner_url, schema=spec.name, metadata=spec.metadata
+        )
     )
     return ServiceDb(
         names=names,
