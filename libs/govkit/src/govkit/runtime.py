@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,15 @@ import uvicorn
 from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
+
+
+class _HttpServer(uvicorn.Server):
+    """uvicorn without its own signal handling: this process owns the signals, because uvicorn's
+    handlers would stop only the HTTP half."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 @dataclass
@@ -29,9 +38,9 @@ class ServiceProcess:
     http_host: str
     http_port: int
     grpc_server: Any | None = None  # govkit.grpckit server: start() / stop(grace)
-    workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    on_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    workers: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    on_start: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    on_stop: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
     grace_seconds: float = 5.0
 
 
@@ -47,9 +56,7 @@ async def serve(process: ServiceProcess, *, install_signal_handlers: bool = True
         lifespan="on",
         access_log=False,
     )
-    server = uvicorn.Server(config)
-    # We own the signals: uvicorn's handlers would stop only the HTTP half.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _HttpServer(config)
     stop = asyncio.Event()
     if install_signal_handlers:
         loop = asyncio.get_running_loop()

@@ -173,7 +173,7 @@ async def test_every_change_is_audited_and_tampering_is_caught(pg, uow, tenant) 
     try:
         async with engine.begin() as conn:
             await conn.execute(text("select set_config('app.tenant_id', :t, true)"), {"t": tenant})
-            with pytest.raises(Exception, match="permission denied|not allowed|append-only"):
+            with pytest.raises(Exception, match=r"permission denied|not allowed|append-only"):
                 await conn.execute(text("update intake.audit_log set actor = 'mallory'"))
     finally:
         await engine.dispose()

@@ -27,7 +27,7 @@ async def open_case_for_declaration(session: AsyncSession, envelope: Envelope) -
 
     The unique declaration id makes a second case impossible even if the inbox were bypassed.
     """
-    event = envelope.payload_as(events_pb2.DeclarationSubmitted)
+    event: events_pb2.DeclarationSubmitted = envelope.payload_as(events_pb2.DeclarationSubmitted)
     case = ReviewCase(
         id=str(uuid.uuid4()),
         tenant_id=envelope.tenant,

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -147,7 +148,7 @@ class EventConsumer:
                 await asyncio.sleep(0.5)
 
 
-async def run_all(tasks: list[Callable[[], Awaitable[None]]]) -> None:
+async def run_all(tasks: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
     """Run background loops together until cancelled (cancelling all of them on the way out)."""
     running = [asyncio.create_task(t()) for t in tasks]
     try:

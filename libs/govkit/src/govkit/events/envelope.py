@@ -6,6 +6,7 @@ occurred_at, trace context and the payload (the proto message as JSON, via ``jso
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -69,7 +70,7 @@ class Envelope:
         except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
             raise ValueError(f"malformed event envelope: {exc}") from exc
 
-    def payload_as(self, message_type: type[MessageT]) -> MessageT:
+    def payload_as(self, message_type: builtins.type[MessageT]) -> MessageT:
         """Decode the payload into its proto message (unknown fields ignored: additive evolution)."""
         return json_format.ParseDict(self.payload, message_type(), ignore_unknown_fields=True)
 
