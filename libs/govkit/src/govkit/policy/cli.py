@@ -92,7 +92,9 @@ def list_packs() -> None:
 
 
 @app.command("show")
-def show(pack_id: Annotated[str, typer.Argument(metavar="ID", help="pack id, e.g. wuxing-2023")]) -> None:
+def show(
+    pack_id: Annotated[str, typer.Argument(metavar="ID", help="pack id, as listed by `govproj policy list`")],
+) -> None:
     """Show one pack as JSON, as loaded and validated."""
     pack = _pack(_registry(), pack_id)
     body = pack.model_dump(mode="python", by_alias=True)

@@ -120,10 +120,15 @@ def get_tenant(tenant_id: str, *, registry: PolicyRegistry) -> Tenant:
         raise PolicyResolutionError(f"unknown tenant {tenant_id!r} (known: {known})") from None
 
 
-def _superseded_ids(candidates: list[Pack], registry: PolicyRegistry) -> set[str]:
-    """Ids superseded, directly or down a chain, by another candidate."""
+def _superseded_ids(listed: list[Pack], on: date, registry: PolicyRegistry) -> set[str]:
+    """Ids repealed on ``on``: superseded, directly or down a chain, by a listed pack already in effect.
+
+    Supersession is a repeal: the old pack does not come back when the new one expires.
+    """
     out: set[str] = set()
-    for pack in candidates:
+    for pack in listed:
+        if pack.effective_from > on:
+            continue
         seen: set[str] = set()
         current = pack.supersedes
         while current is not None and current not in seen:
@@ -140,16 +145,19 @@ def resolve_pack(tenant_id: str, on: date, *, registry: PolicyRegistry) -> Pack:
     than one unrelated pack) covers it.
     """
     tenant = get_tenant(tenant_id, registry=registry)
-    covering = [registry.packs[p] for p in tenant.packs if registry.packs[p].covers(on)]
-    superseded = _superseded_ids(covering, registry)
+    listed = [registry.packs[p] for p in tenant.packs]
+    covering = [p for p in listed if p.covers(on)]
+    superseded = _superseded_ids(listed, on, registry)
     governing = [p for p in covering if p.id not in superseded]
     if not governing:
-        listed = ", ".join(
-            f"{p} ({registry.packs[p].effective_from}..{registry.packs[p].effective_until or ''})"
-            for p in tenant.packs
+        windows = ", ".join(
+            f"{p.id} ({p.effective_from}..{p.effective_until or ''}"
+            + (", repealed" if p.id in superseded else "")
+            + ")"
+            for p in listed
         )
         raise PolicyResolutionError(
-            f"no policy pack governs tenant {tenant_id!r} on {on.isoformat()}; its packs: {listed}"
+            f"no policy pack governs tenant {tenant_id!r} on {on.isoformat()}; its packs: {windows}"
         )
     if len(governing) > 1:
         ids = ", ".join(sorted(p.id for p in governing))
