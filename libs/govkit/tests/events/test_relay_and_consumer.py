@@ -1,0 +1,139 @@
+"""Outbox relay and consumer against real PostgreSQL and nats-server."""
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import MetaData, func, select, text
+
+from govkit.db import UnitOfWorkFactory, create_engine, provision_service_database
+from govkit.events import Envelope, event_tables, new_event
+from govkit.events.consumer import EventConsumer
+from govkit.events.nats import NatsConnection, ensure_stream, stream_name
+from govkit.events.outbox import outbox_writer
+from govkit.events.relay import OutboxRelay
+from govkit.events.tables import OUTBOX_PENDING, OUTBOX_SENT
+from govproj.intake.events.v1 import events_pb2
+
+pytestmark = pytest.mark.integration
+SUBJECT = "govproj.evtest.v1.thing.happened"
+
+
+@pytest.fixture
+async def infra(pg, nats_server):  # type: ignore[no-untyped-def]
+    names = await provision_service_database(pg.server.dsn(), "evtest", owner_password="o", app_password="a")
+    metadata = MetaData()
+    tables = event_tables(metadata, schema="evtest")
+    owner = create_engine(pg.server.url(names.database, user=names.owner_role, password="o"))
+    async with owner.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        for table in ("outbox", "inbox", "dead_letters"):
+            await conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON evtest.{table} TO evtest_app"))
+        await conn.execute(text("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA evtest TO evtest_app"))
+        await conn.execute(text("TRUNCATE evtest.outbox, evtest.inbox, evtest.dead_letters"))
+    await owner.dispose()
+    engine = create_engine(pg.server.url(names.database, user=names.app_role, password="a"))
+    nats = NatsConnection(url=nats_server.url, name="evtest")
+    js = await nats.jetstream(timeout=10)
+    await ensure_stream(js, "evtest")
+    yield engine, tables, nats
+    await nats.close()
+    await engine.dispose()
+
+
+async def test_relay_publishes_committed_rows_once_and_marks_them_sent(infra) -> None:  # type: ignore[no-untyped-def]
+    engine, tables, nats = infra
+    uow = UnitOfWorkFactory(engine=engine, outbox_writer=outbox_writer(tables))
+    relay = OutboxRelay(engine=engine, tables=tables, nats=nats)
+    async with uow(tenant_id="t1") as tx:
+        tx.emit(new_event(event_type=SUBJECT, tenant="t1", payload=events_pb2.DeclarationSubmitted(name="a")))
+        tx.emit(new_event(event_type=SUBJECT, tenant="t1", payload=events_pb2.DeclarationSubmitted(name="b")))
+        await tx.commit()
+    async with uow(tenant_id="t1") as tx:  # rolled back: its event must never be published
+        tx.emit(new_event(event_type=SUBJECT, tenant="t1", payload=events_pb2.DeclarationSubmitted(name="c")))
+    js = await nats.jetstream()
+    before = (await js.stream_info(stream_name("evtest"))).state.messages
+    assert await relay.publish_pending() == 2
+    assert await relay.publish_pending() == 0
+    after = (await js.stream_info(stream_name("evtest"))).state.messages
+    assert after - before == 2
+    async with engine.connect() as conn:
+        states = (await conn.execute(select(tables.outbox.c.state))).scalars().all()
+    assert states == [OUTBOX_SENT, OUTBOX_SENT]
+    # A crash after publishing but before marking sent republishes the row: the stream drops it.
+    async with engine.begin() as conn:
+        await conn.execute(tables.outbox.update().values(state=OUTBOX_PENDING))
+    assert await relay.publish_pending() == 2
+    assert (await js.stream_info(stream_name("evtest"))).state.messages == after
+
+
+async def test_relay_keeps_rows_while_nats_is_down(infra, nats_server) -> None:  # type: ignore[no-untyped-def]
+    engine, tables, nats = infra
+    uow = UnitOfWorkFactory(engine=engine, outbox_writer=outbox_writer(tables))
+    relay = OutboxRelay(engine=engine, tables=tables, nats=nats, publish_timeout=0.5)
+    nats_server.stop()
+    try:
+        async with uow(tenant_id="t1") as tx:
+            tx.emit(
+                new_event(event_type=SUBJECT, tenant="t1", payload=events_pb2.DeclarationSubmitted(name="x"))
+            )
+            await tx.commit()
+        with pytest.raises((TimeoutError, asyncio.TimeoutError)):
+            await relay.publish_pending()
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(tables.outbox.c.state))).scalars().all() == [OUTBOX_PENDING]
+    finally:
+        nats_server.start()
+    for _ in range(100):
+        try:
+            if await relay.publish_pending() == 1:
+                break
+        except (TimeoutError, asyncio.TimeoutError):
+            pass
+        await asyncio.sleep(0.1)
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(tables.outbox.c.state))).scalars().all() == [OUTBOX_SENT]
+
+
+async def test_poison_message_goes_to_dead_letters_after_max_deliver(infra) -> None:  # type: ignore[no-untyped-def]
+    engine, tables, nats = infra
+    uow = UnitOfWorkFactory(engine=engine)
+    calls = 0
+
+    async def always_fails(session, envelope: Envelope) -> None:  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("handler bug")
+
+    consumer = EventConsumer(
+        name=f"evtest-{uuid.uuid4().hex[:6]}",
+        stream=stream_name("evtest"),
+        filter_subjects=["govproj.evtest.v1.poison.>"],
+        handler=always_fails,
+        session_factory=uow.session_factory,
+        tables=tables,
+        nats=nats,
+        max_deliver=2,
+        backoff=(0.1,),
+    )
+    js = await nats.jetstream()
+    event = new_event(
+        event_type="govproj.evtest.v1.poison.x", tenant="t1", payload=events_pb2.DeclarationSubmitted()
+    )
+    await js.publish(event.subject, event.to_json())
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(100):
+            async with engine.connect() as conn:
+                dead = (
+                    await conn.execute(select(func.count()).select_from(tables.dead_letters))
+                ).scalar_one()
+            if dead:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+    assert dead == 1 and calls == 2
+    async with engine.connect() as conn:
+        # The failed attempts left no inbox row behind (their transactions rolled back).
+        assert (await conn.execute(select(func.count()).select_from(tables.inbox))).scalar_one() == 0
