@@ -43,6 +43,7 @@ def generate(out: Path) -> None:
         ],
         check=True,
         cwd=PROTO_ROOT,
+        capture_output=True,  # mypy-protobuf narrates every file; errors still raise with stderr
     )
     # protoc writes plain folders; make them regular packages so imports and mypy agree.
     for folder in [out / GENERATED_PACKAGE, *(p for p in (out / GENERATED_PACKAGE).rglob("*") if p.is_dir())]:

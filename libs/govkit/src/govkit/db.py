@@ -222,8 +222,7 @@ async def provision_service_database(
     try:
         await conn.execute(f"REVOKE ALL ON DATABASE {names.database} FROM PUBLIC")
         await conn.execute(
-            f"GRANT CONNECT ON DATABASE {names.database} "
-            f"TO {names.owner_role}, {names.app_role}"
+            f"GRANT CONNECT ON DATABASE {names.database} TO {names.owner_role}, {names.app_role}"
         )
         await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {names.schema} AUTHORIZATION {names.owner_role}")
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")

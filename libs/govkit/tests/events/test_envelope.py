@@ -39,7 +39,8 @@ def test_unknown_payload_fields_are_ignored_so_producers_can_add_fields() -> Non
         b"",
         b"not json",
         b"{}",
-        b'{"id": "nope", "type": "x", "version": 1, "tenant": "t", "occurred_at": "2026-01-01T00:00:00+00:00", "payload": {}}',
+        b'{"id": "nope", "type": "x", "version": 1, "tenant": "t", '
+        b'"occurred_at": "2026-01-01T00:00:00+00:00", "payload": {}}',
     ],
 )
 def test_malformed_envelopes_are_rejected(raw: bytes) -> None:

@@ -88,7 +88,7 @@ async def test_relay_keeps_rows_while_nats_is_down(infra, nats_server) -> None: 
         try:
             if await relay.publish_pending() == 1:
                 break
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             pass
         await asyncio.sleep(0.1)
     async with engine.connect() as conn:
