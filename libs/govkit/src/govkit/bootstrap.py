@@ -174,3 +174,20 @@ def build_process(settings: ServiceSettings, spec: ServiceSpec) -> ServiceProces
         on_stop=[on_stop],
     )
     return process
+
+
+def infrastructure_only_spec(
+    *, name: str, title: str, metadata: MetaData, tables: EventTables, migrations_dir: Path
+) -> ServiceSpec:
+    """A service that so far only boots: migrates its event tables, serves health, publishes nothing."""
+    return ServiceSpec(
+        name=name,
+        title=title,
+        metadata=metadata,
+        tables=tables,
+        migrations_dir=migrations_dir,
+        routers=[],
+        grpc_service_names=[],
+        grpc_servicers=lambda _infra: [],
+        publishes_to=[name],
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from govkit.db import UnitOfWorkFactory
 from govkit.errors import AppError, ErrorKind
 
 log = logging.getLogger(__name__)
@@ -130,3 +131,12 @@ def create_app(
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def unit_of_work(request: Request) -> UnitOfWorkFactory:
+    """The service's unit-of-work factory (set on app.state by the composition root)."""
+    uow: UnitOfWorkFactory = request.app.state.uow
+    return uow
+
+
+UnitOfWorkDep = Annotated[UnitOfWorkFactory, Depends(unit_of_work)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from acceptance.adapters.orm import events, metadata
 from acceptance.settings import AcceptanceSettings
-from govkit.bootstrap import ServiceSpec, build_process
+from govkit.bootstrap import ServiceSpec, build_process, infrastructure_only_spec
 from govkit.runtime import ServiceProcess
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -15,16 +15,12 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 def spec() -> ServiceSpec:
     """What the acceptance service consists of so far."""
-    return ServiceSpec(
+    return infrastructure_only_spec(
         name="acceptance",
         title="govproj acceptance 验收",
         metadata=metadata,
         tables=events,
         migrations_dir=MIGRATIONS,
-        routers=[],
-        grpc_service_names=[],
-        grpc_servicers=lambda _infra: [],
-        publishes_to=["acceptance"],
     )
 
 

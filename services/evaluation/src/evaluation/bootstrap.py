@@ -7,7 +7,7 @@ from pathlib import Path
 
 from evaluation.adapters.orm import events, metadata
 from evaluation.settings import EvaluationSettings
-from govkit.bootstrap import ServiceSpec, build_process
+from govkit.bootstrap import ServiceSpec, build_process, infrastructure_only_spec
 from govkit.runtime import ServiceProcess
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -15,16 +15,12 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 def spec() -> ServiceSpec:
     """What the evaluation service consists of so far."""
-    return ServiceSpec(
+    return infrastructure_only_spec(
         name="evaluation",
         title="govproj evaluation 绩效评价与运维经费",
         metadata=metadata,
         tables=events,
         migrations_dir=MIGRATIONS,
-        routers=[],
-        grpc_service_names=[],
-        grpc_servicers=lambda _infra: [],
-        publishes_to=["evaluation"],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govkit.bootstrap import ServiceSpec, build_process
+from govkit.bootstrap import ServiceSpec, build_process, infrastructure_only_spec
 from govkit.runtime import ServiceProcess
 from procurement.adapters.orm import events, metadata
 from procurement.settings import ProcurementSettings
@@ -15,16 +15,12 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 def spec() -> ServiceSpec:
     """What the procurement service consists of so far."""
-    return ServiceSpec(
+    return infrastructure_only_spec(
         name="procurement",
         title="govproj procurement 采购与建设",
         metadata=metadata,
         tables=events,
         migrations_dir=MIGRATIONS,
-        routers=[],
-        grpc_service_names=[],
-        grpc_servicers=lambda _infra: [],
-        publishes_to=["procurement"],
     )
 
 

@@ -6,12 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field
 
 from govkit.auth import CurrentPrincipal
-from govkit.db import UnitOfWorkFactory
 from govkit.errors import AppError, ErrorKind
+from govkit.web import UnitOfWorkDep
 from intake import service
 from intake.domain.declaration import Category, ConstructionType, Declaration, DeclarationStatus
 
@@ -20,13 +20,6 @@ NAME_MAX = 200
 TEXT_MAX = 20_000
 AMOUNT_MAX_DIGITS = 16
 
-
-def _uow(request: Request) -> UnitOfWorkFactory:
-    uow: UnitOfWorkFactory = request.app.state.uow
-    return uow
-
-
-UnitOfWorkDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
 Amount = Annotated[Decimal, Field(gt=0, max_digits=AMOUNT_MAX_DIGITS, decimal_places=2)]
 
 

@@ -6,24 +6,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from govkit.auth import CurrentPrincipal
-from govkit.db import UnitOfWorkFactory
+from govkit.web import UnitOfWorkDep
 from review import service
 from review.domain.case import CaseStatus, ReviewCase
 
 PAGE_MAX = 200
 PAGE_DEFAULT = 50
-
-
-def _uow(request: Request) -> UnitOfWorkFactory:
-    uow: UnitOfWorkFactory = request.app.state.uow
-    return uow
-
-
-UnitOfWorkDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
 
 
 class ReviewCaseRead(BaseModel):
