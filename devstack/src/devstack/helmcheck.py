@@ -42,6 +42,8 @@ KUBE_VERSION = "1.31.0"
 RELEASE_NAME = "govproj"
 NAMESPACE = "govproj"
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+# Pods must listen on their own IP, not loopback (probes and Services reach them there).
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 SECRET_PLACEHOLDER = "from-a-secret"  # stands in for secretKeyRef values when parsing settings
 
 # What each workload role must set (field names of its settings class) and the values some must
@@ -65,9 +67,9 @@ REQUIRED: dict[str, set[str]] = {
 }
 EXPECTED: dict[str, dict[str, str]] = {
     # Listen on the pod IP, not loopback; the Deployment never migrates (the hook Job does).
-    "service": {"http_host": "0.0.0.0", "grpc_host": "0.0.0.0", "run_migrations": "false"},
+    "service": {"http_host": ALL_INTERFACES, "grpc_host": ALL_INTERFACES, "run_migrations": "false"},
     "migrations": {"run_migrations": "true"},
-    "portal": {"http_host": "0.0.0.0"},
+    "portal": {"http_host": ALL_INTERFACES},
 }
 # Least privilege: the long-running pods never hold the schema owner's credentials.
 FORBIDDEN: dict[str, set[str]] = {"service": {"migrations_database_url"}}
@@ -121,8 +123,14 @@ def lint(chart: Path, values: dict[str, Any]) -> list[str]:
     """`helm lint --strict` findings (warnings count as failures; info does not)."""
     import helm_python
 
-    result = helm_python.lint(chart, values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}")
-    problems = [f"{m.get('path', '')}: {m.get('error', '')}" for m in result.get("messages", []) if m.get("severity", 0) >= 2]
+    result = helm_python.lint(
+        chart, values, strict=True, namespace=NAMESPACE, kube_version=f"v{KUBE_VERSION}"
+    )
+    problems = [
+        f"{m.get('path', '')}: {m.get('error', '')}"
+        for m in result.get("messages", [])
+        if m.get("severity", 0) >= 2
+    ]
     problems += [str(e) for e in result.get("errors", []) if str(e) not in " ".join(problems)]
     return problems
 
@@ -242,7 +250,9 @@ def container_env(
                 env[prefix + key] = (f"configmap {name}", str(value))
         else:
             # Names inside a Secret cannot be checked against the settings: forbid the form.
-            problems.append(f"{where}: envFrom {sorted(ref)} hides which settings it sets; use env/secretKeyRef")
+            problems.append(
+                f"{where}: envFrom {sorted(ref)} hides which settings it sets; use env/secretKeyRef"
+            )
     for item in container.get("env", []):
         name = item["name"]
         if "value" in item:
@@ -258,7 +268,9 @@ def check_settings(docs: list[dict[str, Any]]) -> list[str]:
     """Every env var a workload sets is a field its settings read, with a parsable value; secrets
     come only from secretKeyRef; what its role needs is set (see REQUIRED/EXPECTED/FORBIDDEN)."""
     problems: list[str] = []
-    configmaps = {d["metadata"]["name"]: d.get("data", {}) or {} for d in docs if d.get("kind") == "ConfigMap"}
+    configmaps = {
+        d["metadata"]["name"]: d.get("data", {}) or {} for d in docs if d.get("kind") == "ConfigMap"
+    }
     for doc in docs:
         if doc.get("kind") not in WORKLOAD_KINDS:
             continue
@@ -267,7 +279,9 @@ def check_settings(docs: list[dict[str, Any]]) -> list[str]:
         component = annotations.get("govproj.io/settings")
         role = annotations.get("govproj.io/role")
         if not component or not role:
-            problems.append(f"{kn(doc)}: pod template lacks govproj.io/settings and govproj.io/role annotations")
+            problems.append(
+                f"{kn(doc)}: pod template lacks govproj.io/settings and govproj.io/role annotations"
+            )
             continue
         try:
             info = settings_info(component)
@@ -304,22 +318,28 @@ def check_container(
         problems.append(f"{where}: {role} needs {info.prefix}{needed.upper()}, which is not set")
     for name, expected in EXPECTED.get(role, {}).items():
         if name in set_fields and (set_fields[name][1] or "").lower() != expected:
-            problems.append(f"{where}: {info.prefix}{name.upper()} is {set_fields[name][1]!r}, expected {expected!r}")
+            problems.append(
+                f"{where}: {info.prefix}{name.upper()} is {set_fields[name][1]!r}, expected {expected!r}"
+            )
     for name in sorted(FORBIDDEN.get(role, set()) & set(set_fields)):
         problems.append(f"{where}: a {role} pod must not get {info.prefix}{name.upper()} (least privilege)")
     ports = {p.get("name"): str(p.get("containerPort")) for p in container.get("ports", [])}
     for port_name in ("http", "grpc"):
         setting = set_fields.get(f"{port_name}_port")
         if port_name in ports and setting is not None and setting[1] != ports[port_name]:
+            env_name = f"{info.prefix}{port_name.upper()}_PORT"
             problems.append(
-                f"{where}: {info.prefix}{port_name.upper()}_PORT={setting[1]} but containerPort {port_name}={ports[port_name]}"
+                f"{where}: {env_name}={setting[1]} but containerPort {port_name}={ports[port_name]}"
             )
     # Parse the values exactly as the service will (types, Literals, JSON dicts).
-    environ = {name: (SECRET_PLACEHOLDER if source == "secret" else value or "") for name, (source, value) in env.items()}
+    environ = {
+        name: (SECRET_PLACEHOLDER if source == "secret" else value or "")
+        for name, (source, value) in env.items()
+    }
     try:
         with isolated_environ(environ):
             info.cls()
-    except Exception as err:  # pydantic's ValidationError, or anything a validator raises
+    except ValueError as err:  # pydantic's ValidationError and pydantic-settings' SettingsError
         first = str(err).splitlines()
         problems.append(f"{where}: {cls_name} rejects the rendered env: {' '.join(first[:3])}")
     return problems
@@ -348,7 +368,9 @@ def run_checkov(root: Path) -> dict[str, Any]:
     if list_start != -1 and (start == -1 or list_start < start):
         start = list_start
     if start == -1:
-        raise RuntimeError(f"checkov printed no JSON (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        raise RuntimeError(
+            f"checkov printed no JSON (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        )
     report = json.loads(proc.stdout[start:])
     if isinstance(report, list):
         kube = [r for r in report if r.get("check_type") == "kubernetes"]
@@ -364,31 +386,39 @@ def checkov_findings(report: dict[str, Any], labels: dict[str, str], out: Report
     summary = report.get("summary", {}) or {}
     if not results and not summary:
         # checkov with nothing to scan prints an empty summary: that is a broken run, not a pass.
-        for label in labels.values():
-            out.add(label, "checkov", "checkov scanned nothing (no Kubernetes manifests found)")
+        for name in labels.values():
+            out.add(name, "checkov", "checkov scanned nothing (no Kubernetes manifests found)")
         return
 
     def label(check: dict[str, Any]) -> str:
         folder = str(check.get("file_path", "")).lstrip("/").split("/")[0]
         return labels.get(folder, folder)
 
-    counts: dict[str, dict[str, int]] = {lbl: {"passed": 0, "failed": 0, "skipped": 0} for lbl in labels.values()}
+    counts: dict[str, dict[str, int]] = {
+        lbl: {"passed": 0, "failed": 0, "skipped": 0} for lbl in labels.values()
+    }
     for check in results.get("passed_checks", []):
         counts.setdefault(label(check), {"passed": 0, "failed": 0, "skipped": 0})["passed"] += 1
     for check in results.get("failed_checks", []):
         lbl = label(check)
         counts.setdefault(lbl, {"passed": 0, "failed": 0, "skipped": 0})["failed"] += 1
-        out.add(lbl, "checkov", f"{check.get('check_id')} {check.get('check_name')} on {check.get('resource')}")
+        out.add(
+            lbl, "checkov", f"{check.get('check_id')} {check.get('check_name')} on {check.get('resource')}"
+        )
     for check in results.get("skipped_checks", []):
         lbl = label(check)
         counts.setdefault(lbl, {"passed": 0, "failed": 0, "skipped": 0})["skipped"] += 1
         reason = str(check.get("check_result", {}).get("suppress_comment", "")).strip()
         if not reason or reason.lower() == "no comment provided":
-            out.add(lbl, "checkov", f"{check.get('check_id')} skipped on {check.get('resource')} without a reason")
+            out.add(
+                lbl, "checkov", f"{check.get('check_id')} skipped on {check.get('resource')} without a reason"
+            )
     for parse_error in results.get("parsing_errors", []) or []:
         out.add("checkov", "checkov", f"could not parse {parse_error}")
     for lbl, c in counts.items():
-        out.note(lbl, f"checkov: {c['passed']} passed, {c['skipped']} skipped with reasons, {c['failed']} failed")
+        out.note(
+            lbl, f"checkov: {c['passed']} passed, {c['skipped']} skipped with reasons, {c['failed']} failed"
+        )
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -396,6 +426,8 @@ def checkov_findings(report: dict[str, Any], labels: dict[str, str], out: Report
 
 def check_values_file(chart: Path, path: Path, folder: Path, out: Report) -> None:
     """Stages 1-3 for one values file; the manifests are written to ``folder`` for checkov."""
+    from helm_python import HelmError
+
     label = label_of(chart, path)
     try:
         values = user_values(chart, path)
@@ -406,14 +438,16 @@ def check_values_file(chart: Path, path: Path, folder: Path, out: Report) -> Non
         out.add(label, "lint", problem)
     try:
         rendered = render(chart, values)
-    except Exception as err:  # helm_python.HelmError and its subclasses: report, don't crash
+    except HelmError as err:  # a template or the values schema failed: report, don't crash
         out.add(label, "render", f"{type(err).__name__}: {err}")
         return
     docs = [d for group in rendered.values() for d in group]
     kinds: dict[str, int] = {}
     for doc in docs:
         kinds[str(doc.get("kind"))] = kinds.get(str(doc.get("kind")), 0) + 1
-    out.note(label, f"rendered {len(docs)} documents: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
+    out.note(
+        label, f"rendered {len(docs)} documents: " + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    )
     for problem in validate(docs):
         out.add(label, "kubernetes-validate", problem)
     for problem in check_settings(docs):
@@ -451,7 +485,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.out and root.exists():
             shutil.rmtree(root)
         files = values_files(chart)
-        folders = {label_of(chart, p).replace("/", "__").removesuffix(".yaml"): label_of(chart, p) for p in files}
+        folders = {
+            label_of(chart, p).replace("/", "__").removesuffix(".yaml"): label_of(chart, p) for p in files
+        }
         try:
             for path, folder in zip(files, folders, strict=True):
                 check_values_file(chart, path, root / folder, out)

@@ -47,7 +47,8 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{/*
 checkov skips that hold for every pod of the chart, each with its reason (annotation values).
 CKV_K8S_43 (image by digest) is skipped only while a component pins a tag instead of a digest;
-CKV_K8S_35 only where the pod gets secrets (pass "secrets" false otherwise).
+CKV_K8S_35 only where the pod gets secrets (pass "secrets" false otherwise); CKV_K8S_15 (pull
+Always) only for digest-pinned images.
 */}}
 {{- define "govproj.checkovSkips" -}}
 {{- if ne (toString .secrets) "false" }}
@@ -55,6 +56,9 @@ checkov.io/skip1: CKV_K8S_35=pydantic-settings reads secrets from env only; they
 {{- end }}
 {{- if not .c.image.digest }}
 checkov.io/skip2: CKV_K8S_43=tag-pinned by default; set image.digest per component to pin by digest
+{{- end }}
+{{- if and .c.image.digest (ne .root.Values.global.imagePullPolicy "Always") }}
+checkov.io/skip5: CKV_K8S_15=image pinned by digest, so IfNotPresent cannot run a stale image
 {{- end }}
 {{- end -}}
 
