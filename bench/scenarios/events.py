@@ -1,0 +1,136 @@
+"""intake → review event latency (outbox → relay → JetStream → review's consumer) beside a raw
+JetStream publish → durable pull consume → ack round trip on the same nats-server.
+
+Latency is read from the database, not by polling review's REST API (polling would add load and
+its own interval): from the intake outbox row's ``created_at`` (PostgreSQL ``now()``: the start
+of the submit's transaction) to review's inbox row ``processed_at`` (``now()`` of the consumer
+transaction that opens the case), joined on the event id. Same PostgreSQL server, one clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import nats
+from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+
+from bench.harness import BenchContext, Latencies, ScenarioResult, Target, scenario
+from bench.scenarios.submit import create_drafts, submit_all
+from govkit.db import ServiceDatabase
+
+SUBMITTED = "govproj.intake.v1.declaration.submitted"
+RAW_STREAM = "BENCH_RAW"
+RAW_SUBJECT = "bench.raw.ping"
+# Longer than the consumers' ack_wait (30 s), so a redelivered event is still counted.
+EVENT_TIMEOUT_SECONDS = 45.0
+
+
+async def event_latencies(
+    ctx: BenchContext, start: datetime, end: datetime, *, timeout: float = EVENT_TIMEOUT_SECONDS
+) -> dict[str, Any]:
+    """outbox.created_at → inbox.processed_at of every submitted event created in [start, end].
+
+    An event review has not consumed after ``timeout`` counts as ``timeout`` (a lower bound, so a
+    stall shows in p99 instead of vanishing from the sample) and is reported as undelivered.
+    """
+    pg = ctx.stack.postgres
+    intake_db = await asyncpg.connect(pg.dsn(ServiceDatabase("intake").database))
+    review_db = await asyncpg.connect(pg.dsn(ServiceDatabase("review").database))
+    try:
+        created = {
+            str(row["event_id"]): row["created_at"]
+            for row in await intake_db.fetch(
+                "SELECT event_id, created_at FROM intake.outbox"
+                " WHERE subject = $1 AND created_at BETWEEN $2 AND $3",
+                SUBMITTED,
+                start - timedelta(seconds=1),
+                end,
+            )
+        }
+        deadline = time.monotonic() + timeout
+        while True:
+            processed = {
+                str(row["event_id"]): row["processed_at"]
+                for row in await review_db.fetch(
+                    "SELECT event_id, processed_at FROM review.inbox WHERE event_id = ANY($1::uuid[])",
+                    list(created),
+                )
+            }
+            if len(processed) >= len(created) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+    finally:
+        await intake_db.close()
+        await review_db.close()
+    samples = [(processed[e] - created[e]).total_seconds() if e in processed else timeout for e in created]
+    undelivered = len(created) - len(processed)
+    return {**Latencies(samples).summary(), "undelivered_after_timeout": undelivered, "timeout_s": timeout}
+
+
+async def jetstream_round_trips(url: str, count: int) -> Latencies:
+    """publish (await PubAck) → fetch from a durable pull consumer → ack, one message at a time."""
+    nc = await nats.connect(url)
+    try:
+        js = nc.jetstream()
+        await js.add_stream(
+            StreamConfig(name=RAW_STREAM, subjects=[f"{RAW_SUBJECT}"], storage=StorageType.FILE)
+        )
+        sub = await js.pull_subscribe(
+            RAW_SUBJECT, durable="bench-raw", config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT)
+        )
+        latencies = Latencies()
+        payload = b"x" * 512  # about the size of an event envelope
+        for i in range(count + 20):
+            started = time.perf_counter()
+            await js.publish(RAW_SUBJECT, payload, headers={"Nats-Msg-Id": f"raw-{i}"})
+            (msg,) = await sub.fetch(1, timeout=5)
+            await msg.ack()
+            if i >= 20:  # the first few warm the connection and the consumer
+                latencies.samples.append(time.perf_counter() - started)
+        await js.delete_stream(RAW_STREAM)
+        return latencies
+    finally:
+        await nc.close()
+
+
+@scenario("event_latency", "intake → review event latency vs a raw JetStream round trip")
+async def event_latency(ctx: BenchContext) -> ScenarioResult:
+    """Light load (config.event_concurrency submitters), plus the same figure for the loaded run."""
+    cfg = ctx.config
+    raw = (await jetstream_round_trips(ctx.stack.nats.url, cfg.jetstream_round_trips)).summary()
+    async with ctx.client("intake", ctx.token()) as intake:
+        ids, _ = await create_drafts(ctx, intake, cfg.event_samples, offset=50000)
+        start = datetime.now(UTC)
+        await submit_all(ctx, intake, ids, cfg.event_concurrency)
+        end = datetime.now(UTC)
+    light = await event_latencies(ctx, start, end)
+    metrics: dict[str, Any] = {
+        "light_load": {**light, "submitters": cfg.event_concurrency},
+        "raw_jetstream_round_trip": raw,
+        "method": " ".join((__doc__ or "").split()),
+    }
+    table = [
+        (
+            f"event p50/p99 ({cfg.event_concurrency} clients)",
+            f"{light['p50_ms']:.1f}/{light['p99_ms']:.1f} ms, {light['undelivered_after_timeout']} lost",
+            f"{raw['p50_ms']:.2f}/{raw['p99_ms']:.2f} ms",
+        ),
+    ]
+    window = ctx.extras.get("loaded_submit_window")
+    if window:
+        loaded = await event_latencies(ctx, *window)
+        metrics["under_submit_load"] = {**loaded, "submitters": cfg.concurrency}
+        table.append(
+            (
+                f"event p50/p99 ({cfg.concurrency} clients)",
+                f"{loaded['p50_ms']:.0f}/{loaded['p99_ms']:.0f} ms, "
+                f"{loaded['undelivered_after_timeout']} lost",
+                "(same raw)",
+            )
+        )
+    targets = [Target("event p99 vs raw JetStream p99", light["p99_ms"], 10 * raw["p99_ms"], "ms", False)]
+    return ScenarioResult(metrics=metrics, targets=targets, table=table)
