@@ -39,7 +39,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check libs/govkit/src devstack/src $(addsuffix /src,$(addprefix services/,$(SERVICES))) tests bench
 	$(VENV)/bin/mypy libs/govkit/src devstack/src $(addsuffix /src,$(addprefix services/,$(SERVICES)))
 
-test: setup proto-check lint
+test: setup proto-check lint helm-check
 	$(PY) -m pytest
 
 unit: setup
@@ -47,6 +47,11 @@ unit: setup
 
 bench: setup
 	$(PY) -m bench
+
+# Renders the Helm chart offline, lints it strictly, validates every document, runs checkov and
+# checks every environment variable against the services' settings.
+helm-check: setup
+	$(PY) -m devstack.helmcheck
 
 clean:
 	rm -rf $(VENV) .devstack .pytest_cache .mypy_cache .ruff_cache .test-output

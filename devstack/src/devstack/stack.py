@@ -162,8 +162,15 @@ class Stack:
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
         full_env = {**os.environ, **self.extra_env, **env, "PYTHONUNBUFFERED": "1"}
+        # A session of its own: Ctrl-C in the terminal reaches only `make dev`, which then stops
+        # the children in order (services before NATS and PostgreSQL) instead of all at once.
         self.processes[name] = subprocess.Popen(
-            [sys.executable, *args], stdout=log, stderr=subprocess.STDOUT, env=full_env, cwd=REPO_ROOT
+            [sys.executable, *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=REPO_ROOT,
+            start_new_session=True,
         )
         log.close()
 

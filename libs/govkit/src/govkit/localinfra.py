@@ -114,6 +114,8 @@ class LocalPostgres:
             capture_output=True,
             text=True,
             timeout=timeout,
+            # The server pg_ctl starts must not share the terminal's Ctrl-C: the owner stops it.
+            start_new_session=True,
             **self._run_as,
         )
 
@@ -244,6 +246,7 @@ class LocalNats:
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # the owner stops it; a terminal's Ctrl-C must not
         )
         log.close()
         wait_for_port(self.host, self.port, timeout=30)

@@ -134,9 +134,11 @@ class EventConsumer:
                 )
                 while True:
                     try:
-                        msgs = await sub.fetch(
-                            self.batch, timeout=self.fetch_timeout, heartbeat=self.fetch_timeout / 4
-                        )
+                        # No idle heartbeat: nats-py sends it without `expires` in its no-wait
+                        # phase when messages are already buffered, the server answers "heartbeat
+                        # value too large" and the pull dies until ack_wait redelivers. The short
+                        # fetch timeout and the rebuild below give the same liveness.
+                        msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
                     except (TimeoutError, NatsTimeoutError):
                         continue
                     for msg in msgs:
