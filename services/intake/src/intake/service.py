@@ -54,6 +54,42 @@ async def _load_visible(session: AsyncSession, principal: Principal, declaration
     return found
 
 
+async def _audit(
+    session: AsyncSession,
+    principal: Principal,
+    action: str,
+    declaration: Declaration,
+    *,
+    from_state: DeclarationStatus | None,
+    details: dict[str, object],
+) -> None:
+    await record_audit(
+        session,
+        audit,
+        tenant_id=declaration.tenant_id,
+        actor=principal.username,
+        action=action,
+        entity_type="declaration",
+        entity_id=declaration.id,
+        from_state=from_state.value if from_state else None,
+        to_state=declaration.status.value,
+        citations=[],
+        details=details,
+    )
+
+
+async def _save_at_version(
+    session: AsyncSession, changed: Declaration, *, read: Declaration, expected: int
+) -> Declaration:
+    """Store a change made to what the caller read at `expected`; 409 when it moved meanwhile."""
+    stored = None
+    if read.version == expected:
+        stored = await repository.save(session, changed, expected_version=expected)
+    if stored is None:
+        raise stale_version("declaration", expected=expected, label_zh=LABEL)
+    return stored
+
+
 async def create_declaration(
     *, uow: UnitOfWorkFactory, principal: Principal, fields: DeclarationFields
 ) -> Declaration:
@@ -73,17 +109,12 @@ async def create_declaration(
     )
     async with uow(tenant_id=tenant) as tx:
         await repository.add(tx.session, declaration)
-        await record_audit(
+        await _audit(
             tx.session,
-            audit,
-            tenant_id=tenant,
-            actor=principal.username,
-            action="declaration.created",
-            entity_type="declaration",
-            entity_id=declaration.id,
+            principal,
+            "declaration.created",
+            declaration,
             from_state=None,
-            to_state=declaration.status.value,
-            citations=[],
             details={"name": declaration.name, "amount": str(declaration.amount)},
         )
         await tx.commit()
@@ -102,23 +133,14 @@ async def update_declaration(
     async with uow(tenant_id=principal.tenant) as tx:
         current = await _load_visible(tx.session, principal, declaration_id)
         rules.ensure_can_edit(principal, current)
-        if current.version != expected_version:
-            raise stale_version("declaration", expected=expected_version, label_zh=LABEL)
         changed = rules.apply_changes(current, changes, at=_now())
-        stored = await repository.save(tx.session, changed, expected_version=expected_version)
-        if stored is None:
-            raise stale_version("declaration", expected=expected_version, label_zh=LABEL)
-        await record_audit(
+        stored = await _save_at_version(tx.session, changed, read=current, expected=expected_version)
+        await _audit(
             tx.session,
-            audit,
-            tenant_id=stored.tenant_id,
-            actor=principal.username,
-            action="declaration.updated",
-            entity_type="declaration",
-            entity_id=stored.id,
-            from_state=current.status.value,
-            to_state=stored.status.value,
-            citations=[],
+            principal,
+            "declaration.updated",
+            stored,
+            from_state=current.status,
             details={"fields": sorted(changes), "version": stored.version},
         )
         await tx.commit()
@@ -133,12 +155,8 @@ async def submit_declaration(
         current = await _load_visible(tx.session, principal, declaration_id)
         rules.ensure_can_edit(principal, current)
         version = current.version if expected_version is None else expected_version
-        if current.version != version:
-            raise stale_version("declaration", expected=version, label_zh=LABEL)
         submitted = rules.submit(current, at=_now())
-        stored = await repository.save(tx.session, submitted, expected_version=version)
-        if stored is None:
-            raise stale_version("declaration", expected=version, label_zh=LABEL)
+        stored = await _save_at_version(tx.session, submitted, read=current, expected=version)
         assert stored.submitted_at is not None
         tx.emit(
             new_event(
@@ -158,17 +176,12 @@ async def submit_declaration(
                 ),
             )
         )
-        await record_audit(
+        await _audit(
             tx.session,
-            audit,
-            tenant_id=stored.tenant_id,
-            actor=principal.username,
-            action="declaration.submitted",
-            entity_type="declaration",
-            entity_id=stored.id,
-            from_state=current.status.value,
-            to_state=stored.status.value,
-            citations=[],
+            principal,
+            "declaration.submitted",
+            stored,
+            from_state=current.status,
             details={"version": stored.version},
         )
         await tx.commit()
