@@ -42,6 +42,13 @@ class ServiceSettings(BaseSettings):
     policies_dir: Path | None = None
     run_migrations: bool = True
     log_level: str = "INFO"
+    object_store_url: str | None = Field(
+        default=None,
+        description="file:///path or s3://bucket?endpoint=...&region=... (govkit.objectstore)",
+    )
+    mailer_url: str | None = Field(
+        default=None, description="folder:///path or smtp://host:port?starttls=1&from=... (govkit.mail)"
+    )
 
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
