@@ -31,15 +31,107 @@ class _DeclarationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Dec
     DECLARATION_STATUS_SUBMITTED: _DeclarationStatus.ValueType  # 2
     DECLARATION_STATUS_WITHDRAWN: _DeclarationStatus.ValueType  # 3
     DECLARATION_STATUS_RETURNED: _DeclarationStatus.ValueType  # 4
+    DECLARATION_STATUS_PENDING_SIGNOFF: _DeclarationStatus.ValueType  # 5
+    """Submitted by the applicant to the unit head, waiting for sign-off (单位审核)."""
+    DECLARATION_STATUS_REJECTED: _DeclarationStatus.ValueType  # 6
+    DECLARATION_STATUS_IN_PLAN: _DeclarationStatus.ValueType  # 7
 
-class DeclarationStatus(_DeclarationStatus, metaclass=_DeclarationStatusEnumTypeWrapper): ...
+class DeclarationStatus(_DeclarationStatus, metaclass=_DeclarationStatusEnumTypeWrapper):
+    """---------------------------------------------------------------------------------------------
+    Declarations (项目申报)
+    ---------------------------------------------------------------------------------------------
+    """
 
 DECLARATION_STATUS_UNSPECIFIED: DeclarationStatus.ValueType  # 0
 DECLARATION_STATUS_DRAFT: DeclarationStatus.ValueType  # 1
 DECLARATION_STATUS_SUBMITTED: DeclarationStatus.ValueType  # 2
 DECLARATION_STATUS_WITHDRAWN: DeclarationStatus.ValueType  # 3
 DECLARATION_STATUS_RETURNED: DeclarationStatus.ValueType  # 4
+DECLARATION_STATUS_PENDING_SIGNOFF: DeclarationStatus.ValueType  # 5
+"""Submitted by the applicant to the unit head, waiting for sign-off (单位审核)."""
+DECLARATION_STATUS_REJECTED: DeclarationStatus.ValueType  # 6
+DECLARATION_STATUS_IN_PLAN: DeclarationStatus.ValueType  # 7
 Global___DeclarationStatus: _TypeAlias = DeclarationStatus  # noqa: Y015
+
+@_typing.final
+class AmountBreakdown(_message.Message):
+    """投资估算构成: the parts must add up to the amount."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HARDWARE_FIELD_NUMBER: _builtins.int
+    SOFTWARE_FIELD_NUMBER: _builtins.int
+    SERVICES_FIELD_NUMBER: _builtins.int
+    SECURITY_FIELD_NUMBER: _builtins.int
+    SUPERVISION_FIELD_NUMBER: _builtins.int
+    THIRD_PARTY_TESTING_FIELD_NUMBER: _builtins.int
+    OTHER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def hardware(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def software(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def services(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def security(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def supervision(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def third_party_testing(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def other(self) -> _common_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        hardware: _common_pb2.Money | None = ...,
+        software: _common_pb2.Money | None = ...,
+        services: _common_pb2.Money | None = ...,
+        security: _common_pb2.Money | None = ...,
+        supervision: _common_pb2.Money | None = ...,
+        third_party_testing: _common_pb2.Money | None = ...,
+        other: _common_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware", "other", b"other", "security", b"security", "services", b"services", "software", b"software", "supervision", b"supervision", "third_party_testing", b"third_party_testing"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware", "other", b"other", "security", b"security", "services", b"services", "software", b"software", "supervision", b"supervision", "third_party_testing", b"third_party_testing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AmountBreakdown: _TypeAlias = AmountBreakdown  # noqa: Y015
+
+@_typing.final
+class ScreeningFinding(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    RELATED_IDS_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"duplicate_construction" | "project_splitting" | ..."""
+    score: _builtins.float
+    message: _builtins.str
+    @_builtins.property
+    def related_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        score: _builtins.float = ...,
+        related_ids: _abc.Iterable[_builtins.str] | None = ...,
+        message: _builtins.str = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "kind", b"kind", "message", b"message", "related_ids", b"related_ids", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScreeningFinding: _TypeAlias = ScreeningFinding  # noqa: Y015
 
 @_typing.final
 class Declaration(_message.Message):
@@ -62,6 +154,43 @@ class Declaration(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    CONSTRUCTION_UNIT_FIELD_NUMBER: _builtins.int
+    BREAKDOWN_FIELD_NUMBER: _builtins.int
+    FUNDING_SOURCE_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    PERFORMANCE_GOALS_FIELD_NUMBER: _builtins.int
+    CLOUD_DEPLOYMENT_FIELD_NUMBER: _builtins.int
+    DATA_SHARING_ENTRIES_FIELD_NUMBER: _builtins.int
+    MLPS_LEVEL_FIELD_NUMBER: _builtins.int
+    CRYPTO_PLAN_FIELD_NUMBER: _builtins.int
+    RELATED_SYSTEMS_FIELD_NUMBER: _builtins.int
+    PUBLIC_FACING_FIELD_NUMBER: _builtins.int
+    PUBLIC_VIDEO_FIELD_NUMBER: _builtins.int
+    GOODS_AND_SERVICES_ONLY_FIELD_NUMBER: _builtins.int
+    SIMPLE_FIELD_NUMBER: _builtins.int
+    EMERGENCY_FIELD_NUMBER: _builtins.int
+    DESIGNER_ORG_FIELD_NUMBER: _builtins.int
+    CONSTRUCTION_ITEMS_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    TARGET_YEAR_FIELD_NUMBER: _builtins.int
+    PLAN_YEAR_FIELD_NUMBER: _builtins.int
+    SUPPLEMENTARY_FIELD_NUMBER: _builtins.int
+    FUNDS_SECURED_FIELD_NUMBER: _builtins.int
+    SUPPLEMENTARY_REASON_FIELD_NUMBER: _builtins.int
+    SUPPLEMENTARY_APPROVED_BY_FIELD_NUMBER: _builtins.int
+    LATE_ROUTE_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    PROVINCIAL_CODE_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    SIGNOFF_BY_FIELD_NUMBER: _builtins.int
+    SIGNOFF_AT_FIELD_NUMBER: _builtins.int
+    SEND_BACK_REASON_FIELD_NUMBER: _builtins.int
+    RETURN_REASON_FIELD_NUMBER: _builtins.int
+    RETURN_ITEMS_FIELD_NUMBER: _builtins.int
+    RETURN_STAGE_FIELD_NUMBER: _builtins.int
+    REVIEW_STARTED_FIELD_NUMBER: _builtins.int
+    WITHDRAWN_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     org_id: _builtins.str
@@ -78,8 +207,59 @@ class Declaration(_message.Message):
     created_at: _builtins.str
     updated_at: _builtins.str
     submitted_at: _builtins.str
+    construction_unit: _builtins.str
+    funding_source: _builtins.str
+    content: _builtins.str
+    performance_goals: _builtins.str
+    cloud_deployment: _builtins.bool
+    mlps_level: _builtins.int
+    """等保级别 1..5; 0 = not given."""
+    crypto_plan: _builtins.str
+    public_facing: _builtins.bool
+    public_video: _builtins.bool
+    goods_and_services_only: _builtins.bool
+    simple: _builtins.bool
+    emergency: _builtins.bool
+    designer_org: _builtins.str
+    call_id: _builtins.str
+    target_year: _builtins.int
+    plan_year: _builtins.int
+    supplementary: _builtins.bool
+    funds_secured: _builtins.bool
+    supplementary_reason: _builtins.str
+    supplementary_approved_by: _builtins.str
+    late_route: _builtins.str
+    round: _builtins.int
+    provincial_code: _builtins.str
+    signoff_by: _builtins.str
+    signoff_at: _builtins.str
+    send_back_reason: _builtins.str
+    return_reason: _builtins.str
+    return_stage: _builtins.str
+    review_started: _builtins.bool
+    withdrawn_reason: _builtins.str
     @_builtins.property
     def amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def breakdown(self) -> Global___AmountBreakdown:
+        """Absent until the applicant fills it in (required before submission)."""
+
+    @_builtins.property
+    def data_sharing_entries(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def related_systems(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def construction_items(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What the project builds or buys among the kinds packs restrict (machine_room, cloud_platform,
+        data_center, private_network, server_purchase).
+        """
+
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScreeningFinding]: ...
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    @_builtins.property
+    def return_items(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
@@ -100,10 +280,47 @@ class Declaration(_message.Message):
         created_at: _builtins.str = ...,
         updated_at: _builtins.str = ...,
         submitted_at: _builtins.str = ...,
+        construction_unit: _builtins.str = ...,
+        breakdown: Global___AmountBreakdown | None = ...,
+        funding_source: _builtins.str = ...,
+        content: _builtins.str = ...,
+        performance_goals: _builtins.str = ...,
+        cloud_deployment: _builtins.bool = ...,
+        data_sharing_entries: _abc.Iterable[_builtins.str] | None = ...,
+        mlps_level: _builtins.int = ...,
+        crypto_plan: _builtins.str = ...,
+        related_systems: _abc.Iterable[_builtins.str] | None = ...,
+        public_facing: _builtins.bool = ...,
+        public_video: _builtins.bool = ...,
+        goods_and_services_only: _builtins.bool = ...,
+        simple: _builtins.bool = ...,
+        emergency: _builtins.bool = ...,
+        designer_org: _builtins.str = ...,
+        construction_items: _abc.Iterable[_builtins.str] | None = ...,
+        call_id: _builtins.str = ...,
+        target_year: _builtins.int = ...,
+        plan_year: _builtins.int = ...,
+        supplementary: _builtins.bool = ...,
+        funds_secured: _builtins.bool = ...,
+        supplementary_reason: _builtins.str = ...,
+        supplementary_approved_by: _builtins.str = ...,
+        late_route: _builtins.str = ...,
+        round: _builtins.int = ...,
+        provincial_code: _builtins.str = ...,
+        findings: _abc.Iterable[Global___ScreeningFinding] | None = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+        signoff_by: _builtins.str = ...,
+        signoff_at: _builtins.str = ...,
+        send_back_reason: _builtins.str = ...,
+        return_reason: _builtins.str = ...,
+        return_items: _abc.Iterable[_builtins.str] | None = ...,
+        return_stage: _builtins.str = ...,
+        review_started: _builtins.bool = ...,
+        withdrawn_reason: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "breakdown", b"breakdown"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "category", b"category", "construction_type", b"construction_type", "contact", b"contact", "created_at", b"created_at", "created_by", b"created_by", "goals", b"goals", "id", b"id", "name", b"name", "necessity", b"necessity", "org_id", b"org_id", "project_code", b"project_code", "status", b"status", "submitted_at", b"submitted_at", "tenant_id", b"tenant_id", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "breakdown", b"breakdown", "call_id", b"call_id", "category", b"category", "citations", b"citations", "cloud_deployment", b"cloud_deployment", "construction_items", b"construction_items", "construction_type", b"construction_type", "construction_unit", b"construction_unit", "contact", b"contact", "content", b"content", "created_at", b"created_at", "created_by", b"created_by", "crypto_plan", b"crypto_plan", "data_sharing_entries", b"data_sharing_entries", "designer_org", b"designer_org", "emergency", b"emergency", "findings", b"findings", "funding_source", b"funding_source", "funds_secured", b"funds_secured", "goals", b"goals", "goods_and_services_only", b"goods_and_services_only", "id", b"id", "late_route", b"late_route", "mlps_level", b"mlps_level", "name", b"name", "necessity", b"necessity", "org_id", b"org_id", "performance_goals", b"performance_goals", "plan_year", b"plan_year", "project_code", b"project_code", "provincial_code", b"provincial_code", "public_facing", b"public_facing", "public_video", b"public_video", "related_systems", b"related_systems", "return_items", b"return_items", "return_reason", b"return_reason", "return_stage", b"return_stage", "review_started", b"review_started", "round", b"round", "send_back_reason", b"send_back_reason", "signoff_at", b"signoff_at", "signoff_by", b"signoff_by", "simple", b"simple", "status", b"status", "submitted_at", b"submitted_at", "supplementary", b"supplementary", "supplementary_approved_by", b"supplementary_approved_by", "supplementary_reason", b"supplementary_reason", "target_year", b"target_year", "tenant_id", b"tenant_id", "updated_at", b"updated_at", "version", b"version", "withdrawn_reason", b"withdrawn_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -111,6 +328,8 @@ Global___Declaration: _TypeAlias = Declaration  # noqa: Y015
 
 @_typing.final
 class DeclarationFields(_message.Message):
+    """What an applicant fills in. On update only the fields named in update_mask are changed."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
@@ -120,14 +339,63 @@ class DeclarationFields(_message.Message):
     NECESSITY_FIELD_NUMBER: _builtins.int
     GOALS_FIELD_NUMBER: _builtins.int
     CONTACT_FIELD_NUMBER: _builtins.int
+    CONSTRUCTION_UNIT_FIELD_NUMBER: _builtins.int
+    BREAKDOWN_FIELD_NUMBER: _builtins.int
+    FUNDING_SOURCE_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    PERFORMANCE_GOALS_FIELD_NUMBER: _builtins.int
+    CLOUD_DEPLOYMENT_FIELD_NUMBER: _builtins.int
+    DATA_SHARING_ENTRIES_FIELD_NUMBER: _builtins.int
+    MLPS_LEVEL_FIELD_NUMBER: _builtins.int
+    CRYPTO_PLAN_FIELD_NUMBER: _builtins.int
+    RELATED_SYSTEMS_FIELD_NUMBER: _builtins.int
+    PUBLIC_FACING_FIELD_NUMBER: _builtins.int
+    PUBLIC_VIDEO_FIELD_NUMBER: _builtins.int
+    GOODS_AND_SERVICES_ONLY_FIELD_NUMBER: _builtins.int
+    SIMPLE_FIELD_NUMBER: _builtins.int
+    EMERGENCY_FIELD_NUMBER: _builtins.int
+    DESIGNER_ORG_FIELD_NUMBER: _builtins.int
+    CONSTRUCTION_ITEMS_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    SUPPLEMENTARY_FIELD_NUMBER: _builtins.int
+    FUNDS_SECURED_FIELD_NUMBER: _builtins.int
+    SUPPLEMENTARY_REASON_FIELD_NUMBER: _builtins.int
+    CLASSIFIED_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     category: _builtins.str
     construction_type: _builtins.str
     necessity: _builtins.str
     goals: _builtins.str
     contact: _builtins.str
+    construction_unit: _builtins.str
+    funding_source: _builtins.str
+    content: _builtins.str
+    performance_goals: _builtins.str
+    cloud_deployment: _builtins.bool
+    mlps_level: _builtins.int
+    crypto_plan: _builtins.str
+    public_facing: _builtins.bool
+    public_video: _builtins.bool
+    goods_and_services_only: _builtins.bool
+    simple: _builtins.bool
+    emergency: _builtins.bool
+    designer_org: _builtins.str
+    call_id: _builtins.str
+    supplementary: _builtins.bool
+    funds_secured: _builtins.bool
+    supplementary_reason: _builtins.str
+    classified: _builtins.bool
+    """涉密: a classified project is refused (it follows secrecy rules outside the platform)."""
     @_builtins.property
     def amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def breakdown(self) -> Global___AmountBreakdown: ...
+    @_builtins.property
+    def data_sharing_entries(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def related_systems(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def construction_items(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
@@ -138,10 +406,32 @@ class DeclarationFields(_message.Message):
         necessity: _builtins.str = ...,
         goals: _builtins.str = ...,
         contact: _builtins.str = ...,
+        construction_unit: _builtins.str = ...,
+        breakdown: Global___AmountBreakdown | None = ...,
+        funding_source: _builtins.str = ...,
+        content: _builtins.str = ...,
+        performance_goals: _builtins.str = ...,
+        cloud_deployment: _builtins.bool = ...,
+        data_sharing_entries: _abc.Iterable[_builtins.str] | None = ...,
+        mlps_level: _builtins.int = ...,
+        crypto_plan: _builtins.str = ...,
+        related_systems: _abc.Iterable[_builtins.str] | None = ...,
+        public_facing: _builtins.bool = ...,
+        public_video: _builtins.bool = ...,
+        goods_and_services_only: _builtins.bool = ...,
+        simple: _builtins.bool = ...,
+        emergency: _builtins.bool = ...,
+        designer_org: _builtins.str = ...,
+        construction_items: _abc.Iterable[_builtins.str] | None = ...,
+        call_id: _builtins.str = ...,
+        supplementary: _builtins.bool = ...,
+        funds_secured: _builtins.bool = ...,
+        supplementary_reason: _builtins.str = ...,
+        classified: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "breakdown", b"breakdown"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "category", b"category", "construction_type", b"construction_type", "contact", b"contact", "goals", b"goals", "name", b"name", "necessity", b"necessity"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "breakdown", b"breakdown", "call_id", b"call_id", "category", b"category", "classified", b"classified", "cloud_deployment", b"cloud_deployment", "construction_items", b"construction_items", "construction_type", b"construction_type", "construction_unit", b"construction_unit", "contact", b"contact", "content", b"content", "crypto_plan", b"crypto_plan", "data_sharing_entries", b"data_sharing_entries", "designer_org", b"designer_org", "emergency", b"emergency", "funding_source", b"funding_source", "funds_secured", b"funds_secured", "goals", b"goals", "goods_and_services_only", b"goods_and_services_only", "mlps_level", b"mlps_level", "name", b"name", "necessity", b"necessity", "performance_goals", b"performance_goals", "public_facing", b"public_facing", "public_video", b"public_video", "related_systems", b"related_systems", "simple", b"simple", "supplementary", b"supplementary", "supplementary_reason", b"supplementary_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -152,16 +442,22 @@ class CreateDeclarationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     FIELDS_FIELD_NUMBER: _builtins.int
+    FIELD_MASK_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def fields(self) -> Global___DeclarationFields: ...
+    @_builtins.property
+    def field_mask(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Names of the fields given; empty = every field of `fields`."""
+
     def __init__(
         self,
         *,
         fields: Global___DeclarationFields | None = ...,
+        field_mask: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["field_mask", b"field_mask", "fields", b"fields"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -242,6 +538,8 @@ Global___UpdateDeclarationResponse: _TypeAlias = UpdateDeclarationResponse  # no
 
 @_typing.final
 class SubmitDeclarationRequest(_message.Message):
+    """The applicant hands the declaration to the unit head (same as SubmitForSignoff)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
@@ -283,6 +581,52 @@ class SubmitDeclarationResponse(_message.Message):
 Global___SubmitDeclarationResponse: _TypeAlias = SubmitDeclarationResponse  # noqa: Y015
 
 @_typing.final
+class TransitionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    version: _builtins.int
+    reason: _builtins.str
+    """Send-back and withdraw reasons; a sign-off comment."""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "reason", b"reason", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransitionRequest: _TypeAlias = TransitionRequest  # noqa: Y015
+
+@_typing.final
+class TransitionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLARATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def declaration(self) -> Global___Declaration: ...
+    def __init__(
+        self,
+        *,
+        declaration: Global___Declaration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["declaration", b"declaration"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration", b"declaration"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransitionResponse: _TypeAlias = TransitionResponse  # noqa: Y015
+
+@_typing.final
 class GetDeclarationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -320,3 +664,910 @@ class GetDeclarationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetDeclarationResponse: _TypeAlias = GetDeclarationResponse  # noqa: Y015
+
+@_typing.final
+class ListDeclarationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    TARGET_YEAR_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_CODE_FIELD_NUMBER: _builtins.int
+    SUPPLEMENTARY_FIELD_NUMBER: _builtins.int
+    NAME_CONTAINS_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    target_year: _builtins.int
+    call_id: _builtins.str
+    project_code: _builtins.str
+    supplementary: _builtins.str
+    """"yes" | "no" | "" (either)."""
+    name_contains: _builtins.str
+    """Part of the name."""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    @_builtins.property
+    def status(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Filters (all optional): status names as in the REST API ("draft", "submitted" ...)."""
+
+    def __init__(
+        self,
+        *,
+        status: _abc.Iterable[_builtins.str] | None = ...,
+        org_id: _builtins.str = ...,
+        target_year: _builtins.int = ...,
+        call_id: _builtins.str = ...,
+        project_code: _builtins.str = ...,
+        supplementary: _builtins.str = ...,
+        name_contains: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "name_contains", b"name_contains", "org_id", b"org_id", "page_size", b"page_size", "page_token", b"page_token", "project_code", b"project_code", "status", b"status", "supplementary", b"supplementary", "target_year", b"target_year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDeclarationsRequest: _TypeAlias = ListDeclarationsRequest  # noqa: Y015
+
+@_typing.final
+class ListDeclarationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLARATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    total: _builtins.int
+    @_builtins.property
+    def declarations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Declaration]: ...
+    def __init__(
+        self,
+        *,
+        declarations: _abc.Iterable[Global___Declaration] | None = ...,
+        next_page_token: _builtins.str = ...,
+        total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declarations", b"declarations", "next_page_token", b"next_page_token", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDeclarationsResponse: _TypeAlias = ListDeclarationsResponse  # noqa: Y015
+
+@_typing.final
+class Material(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DECLARATION_ID_FIELD_NUMBER: _builtins.int
+    DOC_TYPE_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    UPLOADED_BY_FIELD_NUMBER: _builtins.int
+    UPLOADED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    declaration_id: _builtins.str
+    doc_type: _builtins.str
+    filename: _builtins.str
+    content_type: _builtins.str
+    size: _builtins.int
+    sha256: _builtins.str
+    uploaded_by: _builtins.str
+    uploaded_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        declaration_id: _builtins.str = ...,
+        doc_type: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+        size: _builtins.int = ...,
+        sha256: _builtins.str = ...,
+        uploaded_by: _builtins.str = ...,
+        uploaded_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "declaration_id", b"declaration_id", "doc_type", b"doc_type", "filename", b"filename", "id", b"id", "sha256", b"sha256", "size", b"size", "uploaded_at", b"uploaded_at", "uploaded_by", b"uploaded_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Material: _TypeAlias = Material  # noqa: Y015
+
+@_typing.final
+class UploadMaterialRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLARATION_ID_FIELD_NUMBER: _builtins.int
+    DOC_TYPE_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    DATA_FIELD_NUMBER: _builtins.int
+    declaration_id: _builtins.str
+    doc_type: _builtins.str
+    filename: _builtins.str
+    content_type: _builtins.str
+    data: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        declaration_id: _builtins.str = ...,
+        doc_type: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        content_type: _builtins.str = ...,
+        data: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "data", b"data", "declaration_id", b"declaration_id", "doc_type", b"doc_type", "filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadMaterialRequest: _TypeAlias = UploadMaterialRequest  # noqa: Y015
+
+@_typing.final
+class UploadMaterialResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MATERIAL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def material(self) -> Global___Material: ...
+    def __init__(
+        self,
+        *,
+        material: Global___Material | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["material", b"material"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["material", b"material"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadMaterialResponse: _TypeAlias = UploadMaterialResponse  # noqa: Y015
+
+@_typing.final
+class ListMaterialsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLARATION_ID_FIELD_NUMBER: _builtins.int
+    declaration_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        declaration_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration_id", b"declaration_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMaterialsRequest: _TypeAlias = ListMaterialsRequest  # noqa: Y015
+
+@_typing.final
+class ListMaterialsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MATERIALS_FIELD_NUMBER: _builtins.int
+    REQUIRED_DOC_TYPES_FIELD_NUMBER: _builtins.int
+    MISSING_DOC_TYPES_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def materials(self) -> _containers.RepeatedCompositeFieldContainer[Global___Material]: ...
+    @_builtins.property
+    def required_doc_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Document types the policy pack requires for this declaration, and the articles."""
+
+    @_builtins.property
+    def missing_doc_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        materials: _abc.Iterable[Global___Material] | None = ...,
+        required_doc_types: _abc.Iterable[_builtins.str] | None = ...,
+        missing_doc_types: _abc.Iterable[_builtins.str] | None = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "materials", b"materials", "missing_doc_types", b"missing_doc_types", "required_doc_types", b"required_doc_types"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMaterialsResponse: _TypeAlias = ListMaterialsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteMaterialRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLARATION_ID_FIELD_NUMBER: _builtins.int
+    MATERIAL_ID_FIELD_NUMBER: _builtins.int
+    declaration_id: _builtins.str
+    material_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        declaration_id: _builtins.str = ...,
+        material_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration_id", b"declaration_id", "material_id", b"material_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteMaterialRequest: _TypeAlias = DeleteMaterialRequest  # noqa: Y015
+
+@_typing.final
+class DeleteMaterialResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteMaterialResponse: _TypeAlias = DeleteMaterialResponse  # noqa: Y015
+
+@_typing.final
+class RecordProvincialCodeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    PROVINCIAL_CODE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    version: _builtins.int
+    provincial_code: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        provincial_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "provincial_code", b"provincial_code", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordProvincialCodeRequest: _TypeAlias = RecordProvincialCodeRequest  # noqa: Y015
+
+@_typing.final
+class Tenant(_message.Message):
+    """---------------------------------------------------------------------------------------------
+    Tenants and orgs (地区与单位)
+    ---------------------------------------------------------------------------------------------
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    REGION_CODE_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    PARENT_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    name: _builtins.str
+    region_code: _builtins.str
+    """6-digit administrative division code (GB/T 2260)."""
+    level: _builtins.str
+    parent_id: _builtins.str
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        region_code: _builtins.str = ...,
+        level: _builtins.str = ...,
+        parent_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "level", b"level", "name", b"name", "parent_id", b"parent_id", "region_code", b"region_code", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Tenant: _TypeAlias = Tenant  # noqa: Y015
+
+@_typing.final
+class Org(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ORG_TYPE_FIELD_NUMBER: _builtins.int
+    BUDGET_UNITS_FIELD_NUMBER: _builtins.int
+    DEPT_CODE_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    id: _builtins.str
+    name: _builtins.str
+    org_type: _builtins.str
+    """construction_unit | data_bureau | tech_center | finance | cyberspace | crypto | police |
+    reform | ndrc | archives | audit | other
+    """
+    budget_units: _builtins.int
+    dept_code: _builtins.str
+    """2-digit department code used in project codes."""
+    active: _builtins.bool
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        org_type: _builtins.str = ...,
+        budget_units: _builtins.int = ...,
+        dept_code: _builtins.str = ...,
+        active: _builtins.bool = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "budget_units", b"budget_units", "dept_code", b"dept_code", "id", b"id", "name", b"name", "org_type", b"org_type", "tenant_id", b"tenant_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Org: _TypeAlias = Org  # noqa: Y015
+
+@_typing.final
+class ListTenantsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTenantsRequest: _TypeAlias = ListTenantsRequest  # noqa: Y015
+
+@_typing.final
+class ListTenantsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tenants(self) -> _containers.RepeatedCompositeFieldContainer[Global___Tenant]: ...
+    def __init__(
+        self,
+        *,
+        tenants: _abc.Iterable[Global___Tenant] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tenants", b"tenants"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTenantsResponse: _TypeAlias = ListTenantsResponse  # noqa: Y015
+
+@_typing.final
+class UpsertTenantRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    """0 to create; otherwise the version read."""
+    @_builtins.property
+    def tenant(self) -> Global___Tenant: ...
+    def __init__(
+        self,
+        *,
+        tenant: Global___Tenant | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["tenant", b"tenant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tenant", b"tenant", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertTenantRequest: _TypeAlias = UpsertTenantRequest  # noqa: Y015
+
+@_typing.final
+class UpsertTenantResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tenant(self) -> Global___Tenant: ...
+    def __init__(
+        self,
+        *,
+        tenant: Global___Tenant | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["tenant", b"tenant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tenant", b"tenant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertTenantResponse: _TypeAlias = UpsertTenantResponse  # noqa: Y015
+
+@_typing.final
+class ListOrgsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_TYPE_FIELD_NUMBER: _builtins.int
+    org_type: _builtins.str
+    def __init__(
+        self,
+        *,
+        org_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["org_type", b"org_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOrgsRequest: _TypeAlias = ListOrgsRequest  # noqa: Y015
+
+@_typing.final
+class ListOrgsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def orgs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Org]: ...
+    def __init__(
+        self,
+        *,
+        orgs: _abc.Iterable[Global___Org] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["orgs", b"orgs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOrgsResponse: _TypeAlias = ListOrgsResponse  # noqa: Y015
+
+@_typing.final
+class UpsertOrgRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    """0 to create; otherwise the version read."""
+    @_builtins.property
+    def org(self) -> Global___Org: ...
+    def __init__(
+        self,
+        *,
+        org: Global___Org | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["org", b"org"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["org", b"org", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertOrgRequest: _TypeAlias = UpsertOrgRequest  # noqa: Y015
+
+@_typing.final
+class UpsertOrgResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def org(self) -> Global___Org: ...
+    def __init__(
+        self,
+        *,
+        org: Global___Org | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["org", b"org"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["org", b"org"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertOrgResponse: _TypeAlias = UpsertOrgResponse  # noqa: Y015
+
+@_typing.final
+class AnnualCall(_message.Message):
+    """---------------------------------------------------------------------------------------------
+    Annual calls (年度计划征集)
+    ---------------------------------------------------------------------------------------------
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TARGET_YEAR_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    OPENS_ON_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    DEADLINE_SOURCE_FIELD_NUMBER: _builtins.int
+    LATE_ROUTE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    OPENED_BY_FIELD_NUMBER: _builtins.int
+    OPENED_AT_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    target_year: _builtins.int
+    status: _builtins.str
+    """"open" | "closed" """
+    opens_on: _builtins.str
+    deadline: _builtins.str
+    """YYYY-MM-DD; empty when neither the pack nor the bureau sets one."""
+    deadline_source: _builtins.str
+    """"pack" (fixed by the measures) | "bureau" (announced by the bureau) | ""."""
+    late_route: _builtins.str
+    """What happens after the deadline: "next_plan" | "supplementary" | "not_accepted" | ""."""
+    title: _builtins.str
+    notes: _builtins.str
+    opened_by: _builtins.str
+    opened_at: _builtins.str
+    version: _builtins.int
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        target_year: _builtins.int = ...,
+        status: _builtins.str = ...,
+        opens_on: _builtins.str = ...,
+        deadline: _builtins.str = ...,
+        deadline_source: _builtins.str = ...,
+        late_route: _builtins.str = ...,
+        title: _builtins.str = ...,
+        notes: _builtins.str = ...,
+        opened_by: _builtins.str = ...,
+        opened_at: _builtins.str = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "deadline", b"deadline", "deadline_source", b"deadline_source", "id", b"id", "late_route", b"late_route", "notes", b"notes", "opened_at", b"opened_at", "opened_by", b"opened_by", "opens_on", b"opens_on", "status", b"status", "target_year", b"target_year", "tenant_id", b"tenant_id", "title", b"title", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnnualCall: _TypeAlias = AnnualCall  # noqa: Y015
+
+@_typing.final
+class OpenCallRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_YEAR_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    target_year: _builtins.int
+    deadline: _builtins.str
+    """YYYY-MM-DD; required when the pack leaves the deadline to the bureau, refused when the pack
+    fixes it to another day.
+    """
+    title: _builtins.str
+    notes: _builtins.str
+    def __init__(
+        self,
+        *,
+        target_year: _builtins.int = ...,
+        deadline: _builtins.str = ...,
+        title: _builtins.str = ...,
+        notes: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "notes", b"notes", "target_year", b"target_year", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenCallRequest: _TypeAlias = OpenCallRequest  # noqa: Y015
+
+@_typing.final
+class OpenCallResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def call(self) -> Global___AnnualCall: ...
+    def __init__(
+        self,
+        *,
+        call: Global___AnnualCall | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenCallResponse: _TypeAlias = OpenCallResponse  # noqa: Y015
+
+@_typing.final
+class GetCallRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCallRequest: _TypeAlias = GetCallRequest  # noqa: Y015
+
+@_typing.final
+class GetCallResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def call(self) -> Global___AnnualCall: ...
+    def __init__(
+        self,
+        *,
+        call: Global___AnnualCall | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCallResponse: _TypeAlias = GetCallResponse  # noqa: Y015
+
+@_typing.final
+class ListCallsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_YEAR_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    target_year: _builtins.int
+    status: _builtins.str
+    def __init__(
+        self,
+        *,
+        target_year: _builtins.int = ...,
+        status: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["status", b"status", "target_year", b"target_year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCallsRequest: _TypeAlias = ListCallsRequest  # noqa: Y015
+
+@_typing.final
+class ListCallsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALLS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def calls(self) -> _containers.RepeatedCompositeFieldContainer[Global___AnnualCall]: ...
+    def __init__(
+        self,
+        *,
+        calls: _abc.Iterable[Global___AnnualCall] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calls", b"calls"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCallsResponse: _TypeAlias = ListCallsResponse  # noqa: Y015
+
+@_typing.final
+class CloseCallRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseCallRequest: _TypeAlias = CloseCallRequest  # noqa: Y015
+
+@_typing.final
+class CloseCallResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CALL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def call(self) -> Global___AnnualCall: ...
+    def __init__(
+        self,
+        *,
+        call: Global___AnnualCall | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseCallResponse: _TypeAlias = CloseCallResponse  # noqa: Y015
+
+@_typing.final
+class ExistingSystem(_message.Message):
+    """---------------------------------------------------------------------------------------------
+    Registered existing systems (已建信息系统), for duplicate-construction screening
+    ---------------------------------------------------------------------------------------------
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    BUILT_YEAR_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    UPDATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    org_id: _builtins.str
+    name: _builtins.str
+    description: _builtins.str
+    built_year: _builtins.int
+    status: _builtins.str
+    """"active" | "retired" """
+    version: _builtins.int
+    updated_at: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        org_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        built_year: _builtins.int = ...,
+        status: _builtins.str = ...,
+        version: _builtins.int = ...,
+        updated_at: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["built_year", b"built_year", "description", b"description", "id", b"id", "name", b"name", "org_id", b"org_id", "status", b"status", "tenant_id", b"tenant_id", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExistingSystem: _TypeAlias = ExistingSystem  # noqa: Y015
+
+@_typing.final
+class UpsertSystemRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYSTEM_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    @_builtins.property
+    def system(self) -> Global___ExistingSystem:
+        """id empty and version 0 to register a new system."""
+
+    def __init__(
+        self,
+        *,
+        system: Global___ExistingSystem | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["system", b"system"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["system", b"system", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertSystemRequest: _TypeAlias = UpsertSystemRequest  # noqa: Y015
+
+@_typing.final
+class UpsertSystemResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYSTEM_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def system(self) -> Global___ExistingSystem: ...
+    def __init__(
+        self,
+        *,
+        system: Global___ExistingSystem | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["system", b"system"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["system", b"system"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpsertSystemResponse: _TypeAlias = UpsertSystemResponse  # noqa: Y015
+
+@_typing.final
+class ListSystemsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    INCLUDE_RETIRED_FIELD_NUMBER: _builtins.int
+    org_id: _builtins.str
+    include_retired: _builtins.bool
+    def __init__(
+        self,
+        *,
+        org_id: _builtins.str = ...,
+        include_retired: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["include_retired", b"include_retired", "org_id", b"org_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSystemsRequest: _TypeAlias = ListSystemsRequest  # noqa: Y015
+
+@_typing.final
+class ListSystemsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SYSTEMS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def systems(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExistingSystem]: ...
+    def __init__(
+        self,
+        *,
+        systems: _abc.Iterable[Global___ExistingSystem] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["systems", b"systems"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSystemsResponse: _TypeAlias = ListSystemsResponse  # noqa: Y015

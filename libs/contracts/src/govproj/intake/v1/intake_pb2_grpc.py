@@ -49,10 +49,60 @@ class DeclarationServiceStub:
                 request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.SubmitDeclarationRequest.SerializeToString,
                 response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.SubmitDeclarationResponse.FromString,
                 _registered_method=True)
+        self.SubmitForSignoff = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/SubmitForSignoff',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+                _registered_method=True)
+        self.SignOff = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/SignOff',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+                _registered_method=True)
+        self.SendBack = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/SendBack',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+                _registered_method=True)
+        self.Withdraw = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/Withdraw',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+                _registered_method=True)
+        self.Resubmit = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/Resubmit',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+                _registered_method=True)
         self.GetDeclaration = channel.unary_unary(
                 '/govproj.intake.v1.DeclarationService/GetDeclaration',
                 request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.GetDeclarationRequest.SerializeToString,
                 response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.GetDeclarationResponse.FromString,
+                _registered_method=True)
+        self.ListDeclarations = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/ListDeclarations',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListDeclarationsRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListDeclarationsResponse.FromString,
+                _registered_method=True)
+        self.UploadMaterial = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/UploadMaterial',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UploadMaterialRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UploadMaterialResponse.FromString,
+                _registered_method=True)
+        self.ListMaterials = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/ListMaterials',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListMaterialsRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListMaterialsResponse.FromString,
+                _registered_method=True)
+        self.DeleteMaterial = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/DeleteMaterial',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.DeleteMaterialRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.DeleteMaterialResponse.FromString,
+                _registered_method=True)
+        self.RecordProvincialCode = channel.unary_unary(
+                '/govproj.intake.v1.DeclarationService/RecordProvincialCode',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.RecordProvincialCodeRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
                 _registered_method=True)
 
 
@@ -72,12 +122,74 @@ class DeclarationServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SubmitDeclaration(self, request, context):
+        """Kept for existing clients: the applicant submits to the unit head (= SubmitForSignoff).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitForSignoff(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignOff(self, request, context):
+        """The unit head signs off: the declaration goes to the bureau (screening, quota, project code).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendBack(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Withdraw(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Resubmit(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetDeclaration(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeclarations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadMaterial(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMaterials(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMaterial(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordProvincialCode(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -101,10 +213,60 @@ def add_DeclarationServiceServicer_to_server(servicer, server):
                     request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.SubmitDeclarationRequest.FromString,
                     response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.SubmitDeclarationResponse.SerializeToString,
             ),
+            'SubmitForSignoff': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitForSignoff,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.SerializeToString,
+            ),
+            'SignOff': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignOff,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.SerializeToString,
+            ),
+            'SendBack': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendBack,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.SerializeToString,
+            ),
+            'Withdraw': grpc.unary_unary_rpc_method_handler(
+                    servicer.Withdraw,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.SerializeToString,
+            ),
+            'Resubmit': grpc.unary_unary_rpc_method_handler(
+                    servicer.Resubmit,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.SerializeToString,
+            ),
             'GetDeclaration': grpc.unary_unary_rpc_method_handler(
                     servicer.GetDeclaration,
                     request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.GetDeclarationRequest.FromString,
                     response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.GetDeclarationResponse.SerializeToString,
+            ),
+            'ListDeclarations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeclarations,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListDeclarationsRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListDeclarationsResponse.SerializeToString,
+            ),
+            'UploadMaterial': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadMaterial,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UploadMaterialRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UploadMaterialResponse.SerializeToString,
+            ),
+            'ListMaterials': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMaterials,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListMaterialsRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListMaterialsResponse.SerializeToString,
+            ),
+            'DeleteMaterial': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMaterial,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.DeleteMaterialRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.DeleteMaterialResponse.SerializeToString,
+            ),
+            'RecordProvincialCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordProvincialCode,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.RecordProvincialCodeRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -199,6 +361,141 @@ class DeclarationService:
             _registered_method=True)
 
     @staticmethod
+    def SubmitForSignoff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/SubmitForSignoff',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignOff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/SignOff',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendBack(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/SendBack',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Withdraw(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/Withdraw',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Resubmit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/Resubmit',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetDeclaration(request,
             target,
             options=(),
@@ -215,6 +512,658 @@ class DeclarationService:
             '/govproj.intake.v1.DeclarationService/GetDeclaration',
             govproj_dot_intake_dot_v1_dot_intake__pb2.GetDeclarationRequest.SerializeToString,
             govproj_dot_intake_dot_v1_dot_intake__pb2.GetDeclarationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeclarations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/ListDeclarations',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListDeclarationsRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListDeclarationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadMaterial(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/UploadMaterial',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.UploadMaterialRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.UploadMaterialResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMaterials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/ListMaterials',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListMaterialsRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListMaterialsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMaterial(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/DeleteMaterial',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.DeleteMaterialRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.DeleteMaterialResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordProvincialCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.DeclarationService/RecordProvincialCode',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.RecordProvincialCodeRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.TransitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class OrgServiceStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.ListTenants = channel.unary_unary(
+                '/govproj.intake.v1.OrgService/ListTenants',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListTenantsRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListTenantsResponse.FromString,
+                _registered_method=True)
+        self.UpsertTenant = channel.unary_unary(
+                '/govproj.intake.v1.OrgService/UpsertTenant',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertTenantRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertTenantResponse.FromString,
+                _registered_method=True)
+        self.ListOrgs = channel.unary_unary(
+                '/govproj.intake.v1.OrgService/ListOrgs',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListOrgsRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListOrgsResponse.FromString,
+                _registered_method=True)
+        self.UpsertOrg = channel.unary_unary(
+                '/govproj.intake.v1.OrgService/UpsertOrg',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertOrgRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertOrgResponse.FromString,
+                _registered_method=True)
+
+
+class OrgServiceServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def ListTenants(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertTenant(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOrgs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertOrg(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_OrgServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'ListTenants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTenants,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListTenantsRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListTenantsResponse.SerializeToString,
+            ),
+            'UpsertTenant': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertTenant,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertTenantRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertTenantResponse.SerializeToString,
+            ),
+            'ListOrgs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOrgs,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListOrgsRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListOrgsResponse.SerializeToString,
+            ),
+            'UpsertOrg': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertOrg,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertOrgRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertOrgResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'govproj.intake.v1.OrgService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('govproj.intake.v1.OrgService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class OrgService:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def ListTenants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.OrgService/ListTenants',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListTenantsRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListTenantsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertTenant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.OrgService/UpsertTenant',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertTenantRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertTenantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOrgs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.OrgService/ListOrgs',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListOrgsRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListOrgsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertOrg(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.OrgService/UpsertOrg',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertOrgRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertOrgResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class CallServiceStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.OpenCall = channel.unary_unary(
+                '/govproj.intake.v1.CallService/OpenCall',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.OpenCallRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.OpenCallResponse.FromString,
+                _registered_method=True)
+        self.GetCall = channel.unary_unary(
+                '/govproj.intake.v1.CallService/GetCall',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.GetCallRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.GetCallResponse.FromString,
+                _registered_method=True)
+        self.ListCalls = channel.unary_unary(
+                '/govproj.intake.v1.CallService/ListCalls',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListCallsRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListCallsResponse.FromString,
+                _registered_method=True)
+        self.CloseCall = channel.unary_unary(
+                '/govproj.intake.v1.CallService/CloseCall',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.CloseCallRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.CloseCallResponse.FromString,
+                _registered_method=True)
+
+
+class CallServiceServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def OpenCall(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCall(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCalls(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseCall(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_CallServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'OpenCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenCall,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.OpenCallRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.OpenCallResponse.SerializeToString,
+            ),
+            'GetCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCall,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.GetCallRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.GetCallResponse.SerializeToString,
+            ),
+            'ListCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCalls,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListCallsRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListCallsResponse.SerializeToString,
+            ),
+            'CloseCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseCall,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.CloseCallRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.CloseCallResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'govproj.intake.v1.CallService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('govproj.intake.v1.CallService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class CallService:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def OpenCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.CallService/OpenCall',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.OpenCallRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.OpenCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.CallService/GetCall',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.GetCallRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.GetCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.CallService/ListCalls',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListCallsRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.CallService/CloseCall',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.CloseCallRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.CloseCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class ExistingSystemServiceStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.UpsertSystem = channel.unary_unary(
+                '/govproj.intake.v1.ExistingSystemService/UpsertSystem',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertSystemRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertSystemResponse.FromString,
+                _registered_method=True)
+        self.ListSystems = channel.unary_unary(
+                '/govproj.intake.v1.ExistingSystemService/ListSystems',
+                request_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListSystemsRequest.SerializeToString,
+                response_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListSystemsResponse.FromString,
+                _registered_method=True)
+
+
+class ExistingSystemServiceServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def UpsertSystem(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSystems(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ExistingSystemServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'UpsertSystem': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertSystem,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertSystemRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertSystemResponse.SerializeToString,
+            ),
+            'ListSystems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSystems,
+                    request_deserializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListSystemsRequest.FromString,
+                    response_serializer=govproj_dot_intake_dot_v1_dot_intake__pb2.ListSystemsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'govproj.intake.v1.ExistingSystemService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('govproj.intake.v1.ExistingSystemService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ExistingSystemService:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def UpsertSystem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.ExistingSystemService/UpsertSystem',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertSystemRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.UpsertSystemResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSystems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.intake.v1.ExistingSystemService/ListSystems',
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListSystemsRequest.SerializeToString,
+            govproj_dot_intake_dot_v1_dot_intake__pb2.ListSystemsResponse.FromString,
             options,
             channel_credentials,
             insecure,

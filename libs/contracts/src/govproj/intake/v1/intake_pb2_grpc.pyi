@@ -34,7 +34,19 @@ class DeclarationServiceStub:
     CreateDeclaration: _grpc.UnaryUnaryMultiCallable[_intake_pb2.CreateDeclarationRequest, _intake_pb2.CreateDeclarationResponse]
     UpdateDeclaration: _grpc.UnaryUnaryMultiCallable[_intake_pb2.UpdateDeclarationRequest, _intake_pb2.UpdateDeclarationResponse]
     SubmitDeclaration: _grpc.UnaryUnaryMultiCallable[_intake_pb2.SubmitDeclarationRequest, _intake_pb2.SubmitDeclarationResponse]
+    """Kept for existing clients: the applicant submits to the unit head (= SubmitForSignoff)."""
+    SubmitForSignoff: _grpc.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]
+    SignOff: _grpc.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]
+    """The unit head signs off: the declaration goes to the bureau (screening, quota, project code)."""
+    SendBack: _grpc.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]
+    Withdraw: _grpc.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]
+    Resubmit: _grpc.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]
     GetDeclaration: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetDeclarationRequest, _intake_pb2.GetDeclarationResponse]
+    ListDeclarations: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListDeclarationsRequest, _intake_pb2.ListDeclarationsResponse]
+    UploadMaterial: _grpc.UnaryUnaryMultiCallable[_intake_pb2.UploadMaterialRequest, _intake_pb2.UploadMaterialResponse]
+    ListMaterials: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListMaterialsRequest, _intake_pb2.ListMaterialsResponse]
+    DeleteMaterial: _grpc.UnaryUnaryMultiCallable[_intake_pb2.DeleteMaterialRequest, _intake_pb2.DeleteMaterialResponse]
+    RecordProvincialCode: _grpc.UnaryUnaryMultiCallable[_intake_pb2.RecordProvincialCodeRequest, _intake_pb2.TransitionResponse]
 
 @_typing.type_check_only
 class DeclarationServiceAsyncStub(DeclarationServiceStub):
@@ -42,7 +54,19 @@ class DeclarationServiceAsyncStub(DeclarationServiceStub):
     CreateDeclaration: _aio.UnaryUnaryMultiCallable[_intake_pb2.CreateDeclarationRequest, _intake_pb2.CreateDeclarationResponse]  # type: ignore[assignment]
     UpdateDeclaration: _aio.UnaryUnaryMultiCallable[_intake_pb2.UpdateDeclarationRequest, _intake_pb2.UpdateDeclarationResponse]  # type: ignore[assignment]
     SubmitDeclaration: _aio.UnaryUnaryMultiCallable[_intake_pb2.SubmitDeclarationRequest, _intake_pb2.SubmitDeclarationResponse]  # type: ignore[assignment]
+    """Kept for existing clients: the applicant submits to the unit head (= SubmitForSignoff)."""
+    SubmitForSignoff: _aio.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]  # type: ignore[assignment]
+    SignOff: _aio.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]  # type: ignore[assignment]
+    """The unit head signs off: the declaration goes to the bureau (screening, quota, project code)."""
+    SendBack: _aio.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]  # type: ignore[assignment]
+    Withdraw: _aio.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]  # type: ignore[assignment]
+    Resubmit: _aio.UnaryUnaryMultiCallable[_intake_pb2.TransitionRequest, _intake_pb2.TransitionResponse]  # type: ignore[assignment]
     GetDeclaration: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetDeclarationRequest, _intake_pb2.GetDeclarationResponse]  # type: ignore[assignment]
+    ListDeclarations: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListDeclarationsRequest, _intake_pb2.ListDeclarationsResponse]  # type: ignore[assignment]
+    UploadMaterial: _aio.UnaryUnaryMultiCallable[_intake_pb2.UploadMaterialRequest, _intake_pb2.UploadMaterialResponse]  # type: ignore[assignment]
+    ListMaterials: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListMaterialsRequest, _intake_pb2.ListMaterialsResponse]  # type: ignore[assignment]
+    DeleteMaterial: _aio.UnaryUnaryMultiCallable[_intake_pb2.DeleteMaterialRequest, _intake_pb2.DeleteMaterialResponse]  # type: ignore[assignment]
+    RecordProvincialCode: _aio.UnaryUnaryMultiCallable[_intake_pb2.RecordProvincialCodeRequest, _intake_pb2.TransitionResponse]  # type: ignore[assignment]
 
 class DeclarationServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -64,7 +88,44 @@ class DeclarationServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _intake_pb2.SubmitDeclarationRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_intake_pb2.SubmitDeclarationResponse, _abc.Awaitable[_intake_pb2.SubmitDeclarationResponse]]: ...
+    ) -> _typing.Union[_intake_pb2.SubmitDeclarationResponse, _abc.Awaitable[_intake_pb2.SubmitDeclarationResponse]]:
+        """Kept for existing clients: the applicant submits to the unit head (= SubmitForSignoff)."""
+
+    @_abc_1.abstractmethod
+    def SubmitForSignoff(
+        self,
+        request: _intake_pb2.TransitionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.TransitionResponse, _abc.Awaitable[_intake_pb2.TransitionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SignOff(
+        self,
+        request: _intake_pb2.TransitionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.TransitionResponse, _abc.Awaitable[_intake_pb2.TransitionResponse]]:
+        """The unit head signs off: the declaration goes to the bureau (screening, quota, project code)."""
+
+    @_abc_1.abstractmethod
+    def SendBack(
+        self,
+        request: _intake_pb2.TransitionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.TransitionResponse, _abc.Awaitable[_intake_pb2.TransitionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Withdraw(
+        self,
+        request: _intake_pb2.TransitionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.TransitionResponse, _abc.Awaitable[_intake_pb2.TransitionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Resubmit(
+        self,
+        request: _intake_pb2.TransitionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.TransitionResponse, _abc.Awaitable[_intake_pb2.TransitionResponse]]: ...
 
     @_abc_1.abstractmethod
     def GetDeclaration(
@@ -73,4 +134,168 @@ class DeclarationServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_intake_pb2.GetDeclarationResponse, _abc.Awaitable[_intake_pb2.GetDeclarationResponse]]: ...
 
+    @_abc_1.abstractmethod
+    def ListDeclarations(
+        self,
+        request: _intake_pb2.ListDeclarationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListDeclarationsResponse, _abc.Awaitable[_intake_pb2.ListDeclarationsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UploadMaterial(
+        self,
+        request: _intake_pb2.UploadMaterialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.UploadMaterialResponse, _abc.Awaitable[_intake_pb2.UploadMaterialResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListMaterials(
+        self,
+        request: _intake_pb2.ListMaterialsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListMaterialsResponse, _abc.Awaitable[_intake_pb2.ListMaterialsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DeleteMaterial(
+        self,
+        request: _intake_pb2.DeleteMaterialRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.DeleteMaterialResponse, _abc.Awaitable[_intake_pb2.DeleteMaterialResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordProvincialCode(
+        self,
+        request: _intake_pb2.RecordProvincialCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.TransitionResponse, _abc.Awaitable[_intake_pb2.TransitionResponse]]: ...
+
 def add_DeclarationServiceServicer_to_server(servicer: DeclarationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class OrgServiceStub:
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> OrgServiceAsyncStub: ...
+    ListTenants: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListTenantsRequest, _intake_pb2.ListTenantsResponse]
+    UpsertTenant: _grpc.UnaryUnaryMultiCallable[_intake_pb2.UpsertTenantRequest, _intake_pb2.UpsertTenantResponse]
+    ListOrgs: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListOrgsRequest, _intake_pb2.ListOrgsResponse]
+    UpsertOrg: _grpc.UnaryUnaryMultiCallable[_intake_pb2.UpsertOrgRequest, _intake_pb2.UpsertOrgResponse]
+
+@_typing.type_check_only
+class OrgServiceAsyncStub(OrgServiceStub):
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    ListTenants: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListTenantsRequest, _intake_pb2.ListTenantsResponse]  # type: ignore[assignment]
+    UpsertTenant: _aio.UnaryUnaryMultiCallable[_intake_pb2.UpsertTenantRequest, _intake_pb2.UpsertTenantResponse]  # type: ignore[assignment]
+    ListOrgs: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListOrgsRequest, _intake_pb2.ListOrgsResponse]  # type: ignore[assignment]
+    UpsertOrg: _aio.UnaryUnaryMultiCallable[_intake_pb2.UpsertOrgRequest, _intake_pb2.UpsertOrgResponse]  # type: ignore[assignment]
+
+class OrgServiceServicer(metaclass=_abc_1.ABCMeta):
+    @_abc_1.abstractmethod
+    def ListTenants(
+        self,
+        request: _intake_pb2.ListTenantsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListTenantsResponse, _abc.Awaitable[_intake_pb2.ListTenantsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpsertTenant(
+        self,
+        request: _intake_pb2.UpsertTenantRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.UpsertTenantResponse, _abc.Awaitable[_intake_pb2.UpsertTenantResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListOrgs(
+        self,
+        request: _intake_pb2.ListOrgsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListOrgsResponse, _abc.Awaitable[_intake_pb2.ListOrgsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpsertOrg(
+        self,
+        request: _intake_pb2.UpsertOrgRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.UpsertOrgResponse, _abc.Awaitable[_intake_pb2.UpsertOrgResponse]]: ...
+
+def add_OrgServiceServicer_to_server(servicer: OrgServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class CallServiceStub:
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> CallServiceAsyncStub: ...
+    OpenCall: _grpc.UnaryUnaryMultiCallable[_intake_pb2.OpenCallRequest, _intake_pb2.OpenCallResponse]
+    GetCall: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetCallRequest, _intake_pb2.GetCallResponse]
+    ListCalls: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListCallsRequest, _intake_pb2.ListCallsResponse]
+    CloseCall: _grpc.UnaryUnaryMultiCallable[_intake_pb2.CloseCallRequest, _intake_pb2.CloseCallResponse]
+
+@_typing.type_check_only
+class CallServiceAsyncStub(CallServiceStub):
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    OpenCall: _aio.UnaryUnaryMultiCallable[_intake_pb2.OpenCallRequest, _intake_pb2.OpenCallResponse]  # type: ignore[assignment]
+    GetCall: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetCallRequest, _intake_pb2.GetCallResponse]  # type: ignore[assignment]
+    ListCalls: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListCallsRequest, _intake_pb2.ListCallsResponse]  # type: ignore[assignment]
+    CloseCall: _aio.UnaryUnaryMultiCallable[_intake_pb2.CloseCallRequest, _intake_pb2.CloseCallResponse]  # type: ignore[assignment]
+
+class CallServiceServicer(metaclass=_abc_1.ABCMeta):
+    @_abc_1.abstractmethod
+    def OpenCall(
+        self,
+        request: _intake_pb2.OpenCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.OpenCallResponse, _abc.Awaitable[_intake_pb2.OpenCallResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetCall(
+        self,
+        request: _intake_pb2.GetCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.GetCallResponse, _abc.Awaitable[_intake_pb2.GetCallResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCalls(
+        self,
+        request: _intake_pb2.ListCallsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListCallsResponse, _abc.Awaitable[_intake_pb2.ListCallsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CloseCall(
+        self,
+        request: _intake_pb2.CloseCallRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.CloseCallResponse, _abc.Awaitable[_intake_pb2.CloseCallResponse]]: ...
+
+def add_CallServiceServicer_to_server(servicer: CallServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
+
+class ExistingSystemServiceStub:
+    @_typing.overload
+    def __new__(cls, channel: _grpc.Channel) -> _Self: ...
+    @_typing.overload
+    def __new__(cls, channel: _aio.Channel) -> ExistingSystemServiceAsyncStub: ...
+    UpsertSystem: _grpc.UnaryUnaryMultiCallable[_intake_pb2.UpsertSystemRequest, _intake_pb2.UpsertSystemResponse]
+    ListSystems: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListSystemsRequest, _intake_pb2.ListSystemsResponse]
+
+@_typing.type_check_only
+class ExistingSystemServiceAsyncStub(ExistingSystemServiceStub):
+    def __init__(self, channel: _aio.Channel) -> None: ...
+    UpsertSystem: _aio.UnaryUnaryMultiCallable[_intake_pb2.UpsertSystemRequest, _intake_pb2.UpsertSystemResponse]  # type: ignore[assignment]
+    ListSystems: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListSystemsRequest, _intake_pb2.ListSystemsResponse]  # type: ignore[assignment]
+
+class ExistingSystemServiceServicer(metaclass=_abc_1.ABCMeta):
+    @_abc_1.abstractmethod
+    def UpsertSystem(
+        self,
+        request: _intake_pb2.UpsertSystemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.UpsertSystemResponse, _abc.Awaitable[_intake_pb2.UpsertSystemResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListSystems(
+        self,
+        request: _intake_pb2.ListSystemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListSystemsResponse, _abc.Awaitable[_intake_pb2.ListSystemsResponse]]: ...
+
+def add_ExistingSystemServiceServicer_to_server(servicer: ExistingSystemServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -3,8 +3,10 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
 from govproj.common.v1 import common_pb2 as _common_pb2
 import builtins as _builtins
 import sys
@@ -18,8 +20,124 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class AmountBreakdown(_message.Message):
+    """投资估算构成: the parts add up to the declaration's amount."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HARDWARE_FIELD_NUMBER: _builtins.int
+    SOFTWARE_FIELD_NUMBER: _builtins.int
+    SERVICES_FIELD_NUMBER: _builtins.int
+    SECURITY_FIELD_NUMBER: _builtins.int
+    SUPERVISION_FIELD_NUMBER: _builtins.int
+    THIRD_PARTY_TESTING_FIELD_NUMBER: _builtins.int
+    OTHER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def hardware(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def software(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def services(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def security(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def supervision(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def third_party_testing(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def other(self) -> _common_pb2.Money: ...
+    def __init__(
+        self,
+        *,
+        hardware: _common_pb2.Money | None = ...,
+        software: _common_pb2.Money | None = ...,
+        services: _common_pb2.Money | None = ...,
+        security: _common_pb2.Money | None = ...,
+        supervision: _common_pb2.Money | None = ...,
+        third_party_testing: _common_pb2.Money | None = ...,
+        other: _common_pb2.Money | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware", "other", b"other", "security", b"security", "services", b"services", "software", b"software", "supervision", b"supervision", "third_party_testing", b"third_party_testing"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hardware", b"hardware", "other", b"other", "security", b"security", "services", b"services", "software", b"software", "supervision", b"supervision", "third_party_testing", b"third_party_testing"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AmountBreakdown: _TypeAlias = AmountBreakdown  # noqa: Y015
+
+@_typing.final
+class Material(_message.Message):
+    """An uploaded file of the declaration (the bytes stay in intake's object store)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DOC_TYPE_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    SHA256_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    doc_type: _builtins.str
+    filename: _builtins.str
+    sha256: _builtins.str
+    size: _builtins.int
+    content_type: _builtins.str
+    def __init__(
+        self,
+        *,
+        doc_type: _builtins.str = ...,
+        filename: _builtins.str = ...,
+        sha256: _builtins.str = ...,
+        size: _builtins.int = ...,
+        content_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content_type", b"content_type", "doc_type", b"doc_type", "filename", b"filename", "sha256", b"sha256", "size", b"size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Material: _TypeAlias = Material  # noqa: Y015
+
+@_typing.final
+class ScreeningFinding(_message.Message):
+    """A screening flag for reviewers (possible duplicate construction, possible project splitting ...)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    RELATED_IDS_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    score: _builtins.float
+    message: _builtins.str
+    @_builtins.property
+    def related_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        score: _builtins.float = ...,
+        related_ids: _abc.Iterable[_builtins.str] | None = ...,
+        message: _builtins.str = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "kind", b"kind", "message", b"message", "related_ids", b"related_ids", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScreeningFinding: _TypeAlias = ScreeningFinding  # noqa: Y015
+
+@_typing.final
 class DeclarationSubmitted(_message.Message):
-    """Subject: govproj.intake.v1.declaration.submitted"""
+    """Subject: govproj.intake.v1.declaration.submitted
+    Emitted when the unit head signs the declaration off to the bureau (first submission).
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -33,6 +151,42 @@ class DeclarationSubmitted(_message.Message):
     PROJECT_CODE_FIELD_NUMBER: _builtins.int
     SUBMITTED_BY_FIELD_NUMBER: _builtins.int
     SUBMITTED_AT_FIELD_NUMBER: _builtins.int
+    SUPPLEMENTARY_FIELD_NUMBER: _builtins.int
+    TARGET_YEAR_FIELD_NUMBER: _builtins.int
+    CALL_ID_FIELD_NUMBER: _builtins.int
+    ORG_NAME_FIELD_NUMBER: _builtins.int
+    ORG_TYPE_FIELD_NUMBER: _builtins.int
+    BREAKDOWN_FIELD_NUMBER: _builtins.int
+    FUNDING_SOURCE_FIELD_NUMBER: _builtins.int
+    CLOUD_DEPLOYMENT_FIELD_NUMBER: _builtins.int
+    MLPS_LEVEL_FIELD_NUMBER: _builtins.int
+    CROSS_DEPARTMENT_FIELD_NUMBER: _builtins.int
+    PUBLIC_FACING_FIELD_NUMBER: _builtins.int
+    PUBLIC_VIDEO_FIELD_NUMBER: _builtins.int
+    GOODS_AND_SERVICES_ONLY_FIELD_NUMBER: _builtins.int
+    CRYPTO_PLAN_FIELD_NUMBER: _builtins.int
+    DESIGNER_ORG_FIELD_NUMBER: _builtins.int
+    MATERIALS_FIELD_NUMBER: _builtins.int
+    FINDINGS_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    PROVINCIAL_CODE_FIELD_NUMBER: _builtins.int
+    PERFORMANCE_GOALS_FIELD_NUMBER: _builtins.int
+    CONTENT_FIELD_NUMBER: _builtins.int
+    GOALS_FIELD_NUMBER: _builtins.int
+    NECESSITY_FIELD_NUMBER: _builtins.int
+    LATE_ROUTE_FIELD_NUMBER: _builtins.int
+    PLAN_YEAR_FIELD_NUMBER: _builtins.int
+    SUPPLEMENTARY_APPROVED_BY_FIELD_NUMBER: _builtins.int
+    FUNDS_SECURED_FIELD_NUMBER: _builtins.int
+    SIMPLE_FIELD_NUMBER: _builtins.int
+    EMERGENCY_FIELD_NUMBER: _builtins.int
+    ORG_BUDGET_UNITS_FIELD_NUMBER: _builtins.int
+    CONSTRUCTION_UNIT_FIELD_NUMBER: _builtins.int
+    DATA_SHARING_ENTRIES_FIELD_NUMBER: _builtins.int
+    RELATED_SYSTEMS_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    TENANT_LEVEL_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
     declaration_id: _builtins.str
     tenant_id: _builtins.str
     org_id: _builtins.str
@@ -42,8 +196,60 @@ class DeclarationSubmitted(_message.Message):
     project_code: _builtins.str
     submitted_by: _builtins.str
     submitted_at: _builtins.str
+    supplementary: _builtins.bool
+    target_year: _builtins.int
+    call_id: _builtins.str
+    org_name: _builtins.str
+    org_type: _builtins.str
+    funding_source: _builtins.str
+    cloud_deployment: _builtins.bool
+    mlps_level: _builtins.int
+    cross_department: _builtins.bool
+    public_facing: _builtins.bool
+    public_video: _builtins.bool
+    goods_and_services_only: _builtins.bool
+    crypto_plan: _builtins.str
+    designer_org: _builtins.str
+    """For expert conflict avoidance: the organisation that designed the project."""
+    round: _builtins.int
+    """1 on first submission, +1 on each resubmission after a return."""
+    provincial_code: _builtins.str
+    """The code issued by the provincial online approval platform, when recorded."""
+    performance_goals: _builtins.str
+    content: _builtins.str
+    goals: _builtins.str
+    necessity: _builtins.str
+    late_route: _builtins.str
+    """"" on time | "next_plan" (late, goes to a later plan) | "supplementary" (late, only through
+    the supplementary route), as the tenant's policy pack says.
+    """
+    plan_year: _builtins.int
+    """The plan year the declaration is considered for (target_year, or later for "next_plan")."""
+    supplementary_approved_by: _builtins.str
+    """For supplementary projects: who must sign them off under the pack (city_government, bureau ...)."""
+    funds_secured: _builtins.bool
+    simple: _builtins.bool
+    emergency: _builtins.bool
+    org_budget_units: _builtins.int
+    construction_unit: _builtins.str
+    tenant_level: _builtins.str
+    contact: _builtins.str
     @_builtins.property
     def amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def breakdown(self) -> Global___AmountBreakdown: ...
+    @_builtins.property
+    def materials(self) -> _containers.RepeatedCompositeFieldContainer[Global___Material]: ...
+    @_builtins.property
+    def findings(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScreeningFinding]: ...
+    @_builtins.property
+    def data_sharing_entries(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def related_systems(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]:
+        """The articles intake applied at submission (late routing, quota, supplementary sign-off ...)."""
+
     def __init__(
         self,
         *,
@@ -57,11 +263,108 @@ class DeclarationSubmitted(_message.Message):
         project_code: _builtins.str = ...,
         submitted_by: _builtins.str = ...,
         submitted_at: _builtins.str = ...,
+        supplementary: _builtins.bool = ...,
+        target_year: _builtins.int = ...,
+        call_id: _builtins.str = ...,
+        org_name: _builtins.str = ...,
+        org_type: _builtins.str = ...,
+        breakdown: Global___AmountBreakdown | None = ...,
+        funding_source: _builtins.str = ...,
+        cloud_deployment: _builtins.bool = ...,
+        mlps_level: _builtins.int = ...,
+        cross_department: _builtins.bool = ...,
+        public_facing: _builtins.bool = ...,
+        public_video: _builtins.bool = ...,
+        goods_and_services_only: _builtins.bool = ...,
+        crypto_plan: _builtins.str = ...,
+        designer_org: _builtins.str = ...,
+        materials: _abc.Iterable[Global___Material] | None = ...,
+        findings: _abc.Iterable[Global___ScreeningFinding] | None = ...,
+        round: _builtins.int = ...,
+        provincial_code: _builtins.str = ...,
+        performance_goals: _builtins.str = ...,
+        content: _builtins.str = ...,
+        goals: _builtins.str = ...,
+        necessity: _builtins.str = ...,
+        late_route: _builtins.str = ...,
+        plan_year: _builtins.int = ...,
+        supplementary_approved_by: _builtins.str = ...,
+        funds_secured: _builtins.bool = ...,
+        simple: _builtins.bool = ...,
+        emergency: _builtins.bool = ...,
+        org_budget_units: _builtins.int = ...,
+        construction_unit: _builtins.str = ...,
+        data_sharing_entries: _abc.Iterable[_builtins.str] | None = ...,
+        related_systems: _abc.Iterable[_builtins.str] | None = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+        tenant_level: _builtins.str = ...,
+        contact: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "breakdown", b"breakdown"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "category", b"category", "construction_type", b"construction_type", "declaration_id", b"declaration_id", "name", b"name", "org_id", b"org_id", "project_code", b"project_code", "submitted_at", b"submitted_at", "submitted_by", b"submitted_by", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "breakdown", b"breakdown", "call_id", b"call_id", "category", b"category", "citations", b"citations", "cloud_deployment", b"cloud_deployment", "construction_type", b"construction_type", "construction_unit", b"construction_unit", "contact", b"contact", "content", b"content", "cross_department", b"cross_department", "crypto_plan", b"crypto_plan", "data_sharing_entries", b"data_sharing_entries", "declaration_id", b"declaration_id", "designer_org", b"designer_org", "emergency", b"emergency", "findings", b"findings", "funding_source", b"funding_source", "funds_secured", b"funds_secured", "goals", b"goals", "goods_and_services_only", b"goods_and_services_only", "late_route", b"late_route", "materials", b"materials", "mlps_level", b"mlps_level", "name", b"name", "necessity", b"necessity", "org_budget_units", b"org_budget_units", "org_id", b"org_id", "org_name", b"org_name", "org_type", b"org_type", "performance_goals", b"performance_goals", "plan_year", b"plan_year", "project_code", b"project_code", "provincial_code", b"provincial_code", "public_facing", b"public_facing", "public_video", b"public_video", "related_systems", b"related_systems", "round", b"round", "simple", b"simple", "submitted_at", b"submitted_at", "submitted_by", b"submitted_by", "supplementary", b"supplementary", "supplementary_approved_by", b"supplementary_approved_by", "target_year", b"target_year", "tenant_id", b"tenant_id", "tenant_level", b"tenant_level"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeclarationSubmitted: _TypeAlias = DeclarationSubmitted  # noqa: Y015
+
+@_typing.final
+class DeclarationWithdrawn(_message.Message):
+    """Subject: govproj.intake.v1.declaration.withdrawn"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLARATION_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    WITHDRAWN_BY_FIELD_NUMBER: _builtins.int
+    WITHDRAWN_AT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_CODE_FIELD_NUMBER: _builtins.int
+    declaration_id: _builtins.str
+    tenant_id: _builtins.str
+    withdrawn_by: _builtins.str
+    withdrawn_at: _builtins.str
+    reason: _builtins.str
+    org_id: _builtins.str
+    project_code: _builtins.str
+    def __init__(
+        self,
+        *,
+        declaration_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        withdrawn_by: _builtins.str = ...,
+        withdrawn_at: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        org_id: _builtins.str = ...,
+        project_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration_id", b"declaration_id", "org_id", b"org_id", "project_code", b"project_code", "reason", b"reason", "tenant_id", b"tenant_id", "withdrawn_at", b"withdrawn_at", "withdrawn_by", b"withdrawn_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeclarationWithdrawn: _TypeAlias = DeclarationWithdrawn  # noqa: Y015
+
+@_typing.final
+class DeclarationResubmitted(_message.Message):
+    """Subject: govproj.intake.v1.declaration.resubmitted (round incremented)"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLARATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def declaration(self) -> Global___DeclarationSubmitted: ...
+    def __init__(
+        self,
+        *,
+        declaration: Global___DeclarationSubmitted | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["declaration", b"declaration"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration", b"declaration"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeclarationResubmitted: _TypeAlias = DeclarationResubmitted  # noqa: Y015
