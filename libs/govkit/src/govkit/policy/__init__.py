@@ -27,6 +27,7 @@ from govkit.policy.evaluate import (
     prohibition,
     quotas,
     review_criteria,
+    review_process,
 )
 from govkit.policy.loader import (
     POLICIES_DIR_ENV,
@@ -39,9 +40,11 @@ from govkit.policy.loader import (
 )
 from govkit.policy.model import REQUIREMENT_KEYS, Facts, Pack
 from govkit.policy.resolution import (
+    DocumentNumberError,
     PolicyResolutionError,
     Resolution,
     Tenant,
+    format_document_number,
     get_tenant,
     may_review,
     resolve,
@@ -52,6 +55,7 @@ from govkit.policy.resolution import (
 __all__ = [
     "POLICIES_DIR_ENV",
     "REQUIREMENT_KEYS",
+    "DocumentNumberError",
     "Facts",
     "FactsError",
     "Pack",
@@ -70,6 +74,7 @@ __all__ = [
     "default_policies_dir",
     "evaluate",
     "evaluation_indicators",
+    "format_document_number",
     "get_tenant",
     "load_pack",
     "may_review",
@@ -84,5 +89,6 @@ __all__ = [
     "resolve",
     "resolve_pack",
     "review_criteria",
+    "review_process",
     "reviewing_tenant",
 ]

@@ -5,11 +5,15 @@ a pack is in force from ``effective_from`` to ``effective_until`` and ends earli
 pack of the same tenant ``supersedes`` it. A date no pack covers is an error naming the tenant and
 the date, never a silent default. A tenant may delegate its technical review to another tenant
 (lhasa §11, shuangyashan §40); the review case then carries ``reviewing_tenant_id``.
+
+A tenant may also name the pattern of its approval document numbers (文号, ``approval_number``),
+formatted by :func:`format_document_number`; a pattern with an unknown placeholder is a load error.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,8 +40,71 @@ def _check_tenant(raw: str) -> str:
     return raw
 
 
+class DocumentNumberError(PolicyError, ValueError):
+    """A document-number pattern or its arguments are unusable."""
+
+
+DOCUMENT_NUMBER_FIELDS = frozenset({"year", "seq", "region"})
+_REQUIRED_NUMBER_FIELDS = frozenset({"year", "seq"})  # without them two documents share a number
+_SAMPLE_NUMBER_ARGS: dict[str, object] = {"year": 2000, "seq": 1, "region": "000000"}
+_MIN_YEAR, _MAX_YEAR = 1000, 9999  # GB/T 9704: the year is written in full, four digits
+
+
+def check_document_number_pattern(pattern: str) -> str:
+    """Return ``pattern`` if it is a usable 文号 pattern, else raise :class:`DocumentNumberError`.
+
+    Placeholders (``str.format`` syntax): ``{year}``, ``{seq}`` (both required) and ``{region}``
+    (the tenant's region code), with an optional format spec such as ``{seq:03d}``; no other
+    names, no positional fields, no ``!r`` conversions, no attribute or index access.
+    """
+    names: set[str] = set()
+    try:
+        parsed = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise DocumentNumberError(f"bad document number pattern {pattern!r}: {exc}") from None
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if name not in DOCUMENT_NUMBER_FIELDS:
+            known = ", ".join(sorted(DOCUMENT_NUMBER_FIELDS))
+            raise DocumentNumberError(
+                f"bad document number pattern {pattern!r}: unknown placeholder {{{name}}} (known: {known})"
+            )
+        if conversion is not None or (spec and "{" in spec):
+            raise DocumentNumberError(f"bad document number pattern {pattern!r}: {{{name}}} is too clever")
+        names.add(name)
+    missing = _REQUIRED_NUMBER_FIELDS - names
+    if missing:
+        raise DocumentNumberError(
+            f"bad document number pattern {pattern!r}: needs {{{'}, {'.join(sorted(missing))}}}"
+        )
+    try:
+        pattern.format(**_SAMPLE_NUMBER_ARGS)
+    except (ValueError, TypeError) as exc:
+        raise DocumentNumberError(f"bad document number pattern {pattern!r}: {exc}") from None
+    return pattern
+
+
+def format_document_number(pattern: str, *, year: int, seq: int, region: str) -> str:
+    """The document number (文号) ``pattern`` gives for the ``seq``-th document of ``year``.
+
+    ``format_document_number("示数审〔{year}〕{seq}号", year=2025, seq=7, region="230500")`` is
+    ``"示数审〔2025〕7号"``. Raises :class:`DocumentNumberError` for a bad pattern, a year that is not
+    four digits, a sequence number below 1 or a region that is not six digits.
+    """
+    check_document_number_pattern(pattern)
+    if not _MIN_YEAR <= year <= _MAX_YEAR:
+        raise DocumentNumberError(f"bad year {year} for a document number: four digits expected")
+    if seq < 1:
+        raise DocumentNumberError(f"bad sequence number {seq} for a document number: starts at 1")
+    if not _REGION_RE.match(region):
+        raise DocumentNumberError(f"bad region code {region!r}: six digits expected (GB/T 2260)")
+    return pattern.format(year=year, seq=seq, region=region)
+
+
 TenantId = Annotated[str, AfterValidator(_check_tenant)]
 RegionCode = Annotated[str, AfterValidator(_check_region)]
+DocumentNumberPattern = Annotated[str, AfterValidator(check_document_number_pattern)]
 Step = Literal["technical_review"]
 
 
@@ -69,7 +136,15 @@ class Tenant(StrictModel):
     parent: TenantId | None = None
     packs: Annotated[list[PackId], Field(min_length=1)]
     delegations: list[Delegation] = Field(default_factory=list)
+    approval_number: DocumentNumberPattern | None = None  # 文号 pattern of its approvals
     note: str | None = None
+
+    def document_number(self, *, year: int, seq: int) -> str:
+        """This tenant's ``seq``-th approval number of ``year``; :class:`DocumentNumberError` if it has
+        no ``approval_number`` pattern."""
+        if self.approval_number is None:
+            raise DocumentNumberError(f"tenant {self.name!r} has no approval_number pattern in tenants.yaml")
+        return format_document_number(self.approval_number, year=year, seq=seq, region=self.region_code)
 
 
 class TenantMap(StrictModel):
@@ -208,11 +283,15 @@ def may_review(case_tenant_id: str, reviewing_tenant_id: str | None, caller_tena
 
 
 __all__ = [
+    "DOCUMENT_NUMBER_FIELDS",
     "Delegation",
+    "DocumentNumberError",
     "PolicyResolutionError",
     "Resolution",
     "Tenant",
     "TenantMap",
+    "check_document_number_pattern",
+    "format_document_number",
     "get_tenant",
     "load_tenants",
     "may_review",
