@@ -339,6 +339,25 @@ def obligations(pack: Pack, code: str | None = None) -> list[dict[str, Any]]:
     ]
 
 
+def review_process(pack: Pack, facts: Facts | Mapping[str, Any]) -> dict[str, Any]:
+    """The joint-review settings for these facts (the pack's ``review_process`` section).
+
+    ``plan_documents`` and ``opinion_workdays`` are :class:`Requirement` answers like the contract
+    keys (value None without a rule); ``plan_fields`` lists the declaration fields the formal
+    review checks, each with ``applies`` for these facts.
+    """
+    process = pack.review_process
+    evaluator = _Evaluator(pack, parse_facts(facts))
+    none = Requirement(None, [])
+    return {
+        "plan_documents": none if process.plan_documents is None else evaluator.rule(process.plan_documents),
+        "plan_fields": _items(pack, process.plan_fields, facts),
+        "opinion_workdays": (
+            none if process.opinion_workdays is None else evaluator.rule(process.opinion_workdays)
+        ),
+    }
+
+
 def quotas(pack: Pack, facts: Facts | Mapping[str, Any]) -> dict[str, Requirement]:
     """Declaration quotas for these facts (``max_declarations_per_org_per_year``)."""
     reqs = evaluate(pack, facts)

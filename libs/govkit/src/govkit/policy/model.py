@@ -515,6 +515,28 @@ class CallCalendar(StrictModel):
     supplementary: Supplementary | None = None
 
 
+class ReviewProcess(StrictModel):
+    """How the joint review runs, beyond the contract keys (read by the review service).
+
+    ``plan_documents``: what a declaration must carry for the plan review's formal check (the
+    approval stage uses ``required_documents``); ``plan_fields``: the parts of the declaration form
+    the formal review checks are filled in (codes are the declaration's field names:
+    ``necessity``, ``goals``, ``content``, ``performance_goals``, ``breakdown``,
+    ``funding_source``); ``opinion_workdays``: how long a department has for its opinion.
+    """
+
+    plan_documents: Rule[list[Document]] | None = None
+    plan_fields: list[LabelledItem] = Field(default_factory=list)
+    opinion_workdays: Rule[PositiveInt] | None = None
+
+    @model_validator(mode="after")
+    def _unique_fields(self) -> ReviewProcess:
+        codes = [f.code for f in self.plan_fields]
+        if len(codes) != len(set(codes)):
+            raise ValueError("duplicate codes in plan_fields")
+        return self
+
+
 class Jurisdiction(StrictModel):
     """Who issued the document."""
 
@@ -543,6 +565,7 @@ class Pack(StrictModel):
     acceptance_checklist: list[LabelledItem] = Field(default_factory=list)
     evaluation_indicators: list[LabelledItem] = Field(default_factory=list)
     obligations: list[Obligation] = Field(default_factory=list)
+    review_process: ReviewProcess = Field(default_factory=ReviewProcess)
 
     @model_validator(mode="after")
     def _dates(self) -> Pack:
