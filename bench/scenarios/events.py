@@ -41,16 +41,17 @@ async def event_latencies(
     intake_db = await asyncpg.connect(pg.dsn(ServiceDatabase("intake").database))
     review_db = await asyncpg.connect(pg.dsn(ServiceDatabase("review").database))
     try:
-        created = {
-            str(row["event_id"]): row["created_at"]
+        outbox_rows = {
+            str(row["event_id"]): (row["created_at"], row["sent_at"])
             for row in await intake_db.fetch(
-                "SELECT event_id, created_at FROM intake.outbox"
+                "SELECT event_id, created_at, sent_at FROM intake.outbox"
                 " WHERE subject = $1 AND created_at BETWEEN $2 AND $3",
                 SUBMITTED,
                 start - timedelta(seconds=1),
                 end,
             )
         }
+        created = {event: times[0] for event, times in outbox_rows.items()}
         deadline = time.monotonic() + timeout
         while True:
             processed = {
@@ -68,7 +69,20 @@ async def event_latencies(
         await review_db.close()
     samples = [(processed[e] - created[e]).total_seconds() if e in processed else timeout for e in created]
     undelivered = len(created) - len(processed)
-    return {**Latencies(samples).summary(), "undelivered_after_timeout": undelivered, "timeout_s": timeout}
+    # Where the time goes: written → published by the relay → consumed by review.
+    to_sent = [(s - c).total_seconds() for c, s in outbox_rows.values() if s is not None]
+    to_consumed = [
+        (processed[e] - s).total_seconds()
+        for e, (_, s) in outbox_rows.items()
+        if s is not None and e in processed
+    ]
+    return {
+        **Latencies(samples).summary(),
+        "undelivered_after_timeout": undelivered,
+        "timeout_s": timeout,
+        "outbox_to_published": Latencies(to_sent).summary(),
+        "published_to_consumed": Latencies(to_consumed).summary(),
+    }
 
 
 async def jetstream_round_trips(url: str, count: int) -> Latencies:

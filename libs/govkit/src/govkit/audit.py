@@ -6,6 +6,12 @@ zeros) and its own ``hash``, a SHA-256 over a canonical JSON of all its fields e
 the surrogate ``id``. Changing, inserting or deleting a record in the middle breaks the chain,
 which :func:`verify_audit_chain` reports.
 
+A record is written by :func:`record_audit` in the business transaction *unsealed* (no seq, no
+hashes), so concurrent writers of one tenant never wait for each other; the :class:`AuditSealer`
+of the service then links committed records into the chain in the order it finds them, within
+moments (docs/adr/0009-audit-sealing.md). Until then a record is counted as unsealed by
+:func:`verify_audit_chain`.
+
 The database backs it up (:func:`audit_grants_sql`, run from each service's migration): the
 application role may only SELECT and INSERT its own tenant's rows, and a trigger refuses UPDATE,
 DELETE and TRUNCATE even to the owner. Only a superuser can get around that, and the chain then
@@ -14,8 +20,11 @@ shows it. See docs/adr/0005-audit-chain.md.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -31,22 +40,41 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Index,
     MetaData,
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     func,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 TABLE_NAME = "audit_log"
 GENESIS_HASH = "0" * 64
+SEALER_SETTING = "app.audit_sealer"
+"""The transaction setting under which the sealer may read and seal every tenant's records."""
+_WROTE_AUDIT = "govkit.audit.wrote"
+_CONTENT_COLUMNS = (
+    "tenant_id",
+    "occurred_at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "from_state",
+    "to_state",
+    "citations",
+    "details",
+)
 HASH_VERSION = 1
 """Bumped if the canonical form ever changes; part of every hashed document."""
 
+log = logging.getLogger(__name__)
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 # The fields covered by the hash, in the order of the table (the JSON itself is key-sorted).
@@ -75,7 +103,7 @@ def audit_table(metadata: MetaData, *, schema: str) -> Table:
         # Surrogate key only; the chain is ordered by (tenant_id, seq), so id is not hashed.
         Column("id", BigInteger, primary_key=True, autoincrement=True),
         Column("tenant_id", Text, nullable=False),
-        Column("seq", BigInteger, nullable=False),
+        Column("seq", BigInteger, nullable=True),
         Column("occurred_at", DateTime(timezone=True), nullable=False),
         Column("actor", Text, nullable=False),
         Column("action", Text, nullable=False),
@@ -85,23 +113,31 @@ def audit_table(metadata: MetaData, *, schema: str) -> Table:
         Column("to_state", Text, nullable=True),
         Column("citations", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
         Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-        Column("prev_hash", Text, nullable=False),
-        Column("hash", Text, nullable=False),
+        # Null until the sealer links the record into its tenant's chain.
+        Column("prev_hash", Text, nullable=True),
+        Column("hash", Text, nullable=True),
+        Column("sealed_at", DateTime(timezone=True), nullable=True),
         UniqueConstraint("tenant_id", "seq", name=f"uq_{TABLE_NAME}_tenant_seq"),
         CheckConstraint("seq >= 1", name=f"ck_{TABLE_NAME}_seq_positive"),
         CheckConstraint("hash ~ '^[0-9a-f]{64}$'", name=f"ck_{TABLE_NAME}_hash_hex"),
         CheckConstraint("prev_hash ~ '^[0-9a-f]{64}$'", name=f"ck_{TABLE_NAME}_prev_hash_hex"),
+        CheckConstraint(
+            "(seq IS NULL AND prev_hash IS NULL AND hash IS NULL AND sealed_at IS NULL)"
+            " OR (seq IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL AND sealed_at IS NOT NULL)",
+            name=f"ck_{TABLE_NAME}_sealed_whole",
+        ),
+        Index(f"ix_{TABLE_NAME}_unsealed", "id", postgresql_where=text("hash IS NULL")),
         schema=schema,
     )
 
 
 @dataclass(frozen=True)
 class AuditRecord:
-    """One stored audit record."""
+    """One stored audit record (``seq``, ``prev_hash`` and ``hash`` are None until it is sealed)."""
 
     id: int
     tenant_id: str
-    seq: int
+    seq: int | None
     occurred_at: datetime
     actor: str
     action: str
@@ -111,8 +147,8 @@ class AuditRecord:
     to_state: str | None
     citations: list[str]
     details: dict[str, Any]
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +163,8 @@ class AuditVerification:
     """The tenant whose chain is broken (None when ok)."""
     tenants: list[str] = field(default_factory=list)
     """The tenants whose chains were checked."""
+    unsealed: int = 0
+    """Committed records the sealer has not linked yet (normal for a moment after a write)."""
 
 
 # --- canonical form --------------------------------------------------------------------------
@@ -198,35 +236,20 @@ async def record_audit(
     details: Mapping[str, Any] | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditRecord:
-    """Append the tenant's next audit record inside the caller's transaction (never commits).
+    """Append an unsealed audit record inside the caller's transaction (never commits).
 
-    Writers of one tenant are serialized with a transaction-scoped advisory lock, so two
-    concurrent transactions never both extend the same last record; the (tenant_id, seq) unique
-    constraint is the backstop. Use READ COMMITTED (PostgreSQL's default): under REPEATABLE READ
-    the read of the last record could predate the lock and the insert would fail on that
-    constraint instead. The session must already be bound to ``tenant_id`` (row-level security).
+    No lock is taken: the record joins its tenant's chain when the service's :class:`AuditSealer`
+    seals it after the commit. The session must already be bound to ``tenant_id`` (row-level
+    security).
     """
     if not tenant_id:
         raise ValueError("tenant_id is required")
     if isinstance(citations, str):
         raise TypeError("citations is a list of strings, not a string")
-    lock_key = f"{table.schema}.{table.name}:{tenant_id}"
-    await session.execute(select(func.pg_advisory_xact_lock(func.hashtext(lock_key))))
-    last = (
-        await session.execute(
-            select(table.c.seq, table.c.hash)
-            .where(table.c.tenant_id == tenant_id)
-            .order_by(table.c.seq.desc())
-            .limit(1)
-        )
-    ).first()
-    seq, prev_hash = (1, GENESIS_HASH) if last is None else (int(last.seq) + 1, str(last.hash))
-
     when = occurred_at or datetime.now(UTC)
     _timestamp(when)  # refuse naive datetimes before anything is written
     fields: dict[str, Any] = {
         "tenant_id": tenant_id,
-        "seq": seq,
         "occurred_at": when,
         "actor": actor,
         "action": action,
@@ -234,16 +257,116 @@ async def record_audit(
         "entity_id": entity_id,
         "from_state": from_state,
         "to_state": to_state,
-        # Stored exactly as hashed, so verification recomputes the same document.
+        # Stored exactly as hashed, so sealing and verification compute the same document.
         "citations": [str(c) for c in citations],
         "details": _normalize(dict(details or {})),
-        "prev_hash": prev_hash,
     }
-    digest = compute_hash(fields)
-    row_id = (
-        await session.execute(table.insert().values(**fields, hash=digest).returning(table.c.id))
-    ).scalar_one()
-    return AuditRecord(id=int(row_id), hash=digest, **fields)
+    # Fail here, in the business transaction, rather than in the sealer later.
+    canonical_json({**fields, "seq": 0, "prev_hash": GENESIS_HASH})
+    row_id = (await session.execute(table.insert().values(**fields).returning(table.c.id))).scalar_one()
+    session.info[_WROTE_AUDIT] = True
+    return AuditRecord(id=int(row_id), seq=None, prev_hash=None, hash=None, **fields)
+
+
+def wrote_audit(session: AsyncSession) -> bool:
+    """Whether this session wrote audit records since it began (so the sealer has work)."""
+    return bool(session.info.get(_WROTE_AUDIT))
+
+
+# --- sealing ---------------------------------------------------------------------------------
+
+
+async def seal_audit_log(session: AsyncSession, table: Table, *, batch: int = 500) -> int:
+    """Link up to ``batch`` committed unsealed records into their tenants' chains; returns how many.
+
+    Runs in the caller's transaction (commit it afterwards). One sealer per table works at a time
+    (a transaction-scoped try-lock); a second one returns 0 at once. Records are sealed in ``id``
+    order as far as they are visible: one committed later with a smaller id is sealed in a later
+    round, after the ones already sealed, so the chain's order is the order of sealing.
+    """
+    lock_key = f"{table.schema}.{table.name}:sealer"
+    if not await session.scalar(select(func.pg_try_advisory_xact_lock(func.hashtext(lock_key)))):
+        return 0
+    # The sealer reads and seals every tenant's records (RLS policy audit_log_sealer).
+    await session.execute(select(func.set_config(SEALER_SETTING, "on", True)))
+    rows = (
+        (
+            await session.execute(
+                select(table)
+                .where(table.c.hash.is_(None))
+                .order_by(table.c.id)
+                .limit(batch)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .all()
+    )
+    if not rows:
+        return 0
+    heads: dict[str, tuple[int, str]] = {}
+    for tenant in sorted({str(row["tenant_id"]) for row in rows}):
+        last = (
+            await session.execute(
+                select(table.c.seq, table.c.hash)
+                .where(table.c.tenant_id == tenant, table.c.hash.is_not(None))
+                .order_by(table.c.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        heads[tenant] = (0, GENESIS_HASH) if last is None else (int(last.seq), str(last.hash))
+    sealed_at = datetime.now(UTC)
+    updates = []
+    for row in rows:
+        tenant = str(row["tenant_id"])
+        seq, prev_hash = heads[tenant][0] + 1, heads[tenant][1]
+        digest = compute_hash({**row, "seq": seq, "prev_hash": prev_hash})
+        heads[tenant] = (seq, digest)
+        updates.append({"b_id": row["id"], "seq": seq, "prev_hash": prev_hash, "hash": digest})
+    await session.execute(
+        update(table).where(table.c.id == bindparam("b_id")).values(sealed_at=sealed_at),
+        updates,
+    )
+    return len(updates)
+
+
+@dataclass
+class AuditSealer:
+    """Background loop sealing a service's audit log: woken after commits, polling as a safety net."""
+
+    engine: AsyncEngine
+    table: Table
+    batch: int = 500
+    poll_interval: float = 1.0
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    def wake(self) -> None:
+        """Ask for a sealing round now (called after a commit that wrote audit records)."""
+        self._wakeup.set()
+
+    async def seal_pending(self) -> int:
+        """Seal until nothing is left (or another sealer holds the lock); returns how many."""
+        total = 0
+        while True:
+            async with self.engine.begin() as conn:
+                session = AsyncSession(bind=conn)
+                sealed = await seal_audit_log(session, self.table, batch=self.batch)
+            total += sealed
+            if sealed < self.batch:
+                return total
+
+    async def run(self) -> None:
+        """Seal until cancelled; survives database outages."""
+        while True:
+            try:
+                await self.seal_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - retry on the next round
+                log.warning("audit sealing round failed (%s); retrying", exc)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval)
+            self._wakeup.clear()
 
 
 # --- verifying -------------------------------------------------------------------------------
@@ -254,13 +377,19 @@ async def verify_audit_chain(
 ) -> AuditVerification:
     """Recompute every hash and link of one tenant's chain (or of every chain the session sees).
 
+    Only sealed records form the chain; committed records not sealed yet are counted in
+    ``unsealed`` (seal first, e.g. with :func:`seal_audit_log`, for a complete answer).
+
     Stops at the first broken record. A superuser connection checks all tenants; the application
     role sees (and so checks) only the tenant its session is bound to. Deleting the newest
     records cannot be seen from the chain alone: compare with an exported last hash for that.
     """
-    stmt = select(table).order_by(table.c.tenant_id, table.c.seq)
+    stmt = select(table).where(table.c.hash.is_not(None)).order_by(table.c.tenant_id, table.c.seq)
+    pending = select(func.count()).select_from(table).where(table.c.hash.is_(None))
     if tenant_id is not None:
         stmt = stmt.where(table.c.tenant_id == tenant_id)
+        pending = pending.where(table.c.tenant_id == tenant_id)
+    unsealed = int(await session.scalar(pending) or 0)
 
     checked = 0
     tenants: list[str] = []
@@ -290,9 +419,10 @@ async def verify_audit_chain(
                 reason=reason,
                 tenant_id=current,
                 tenants=tenants,
+                unsealed=unsealed,
             )
         expected_seq, expected_prev = seq + 1, str(row["hash"])
-    return AuditVerification(ok=True, checked=checked, tenants=tenants)
+    return AuditVerification(ok=True, checked=checked, tenants=tenants, unsealed=unsealed)
 
 
 # --- database privileges ---------------------------------------------------------------------
@@ -315,6 +445,8 @@ def audit_grants_sql(*, schema: str, app_role: str) -> list[str]:
     tbl = f"{s}.{TABLE_NAME}"
     tenant = "tenant_id = current_setting('app.tenant_id', true)"
     forbid = f"{s}.{TABLE_NAME}_forbid_change"
+    unchanged = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" for c in ("id", *_CONTENT_COLUMNS))
+    sealer = f"current_setting('{SEALER_SETTING}', true) = 'on'"
     return [
         f"ALTER TABLE {tbl} ENABLE ROW LEVEL SECURITY",
         # FORCE: the table owner (the migration role) is held to the policies too.
@@ -322,16 +454,29 @@ def audit_grants_sql(*, schema: str, app_role: str) -> list[str]:
         f"DROP POLICY IF EXISTS {TABLE_NAME}_tenant_select ON {tbl}",
         f"CREATE POLICY {TABLE_NAME}_tenant_select ON {tbl} FOR SELECT USING ({tenant})",
         f"DROP POLICY IF EXISTS {TABLE_NAME}_tenant_insert ON {tbl}",
-        f"CREATE POLICY {TABLE_NAME}_tenant_insert ON {tbl} FOR INSERT WITH CHECK ({tenant})",
+        # Records are born unsealed; only the sealer links them.
+        f"CREATE POLICY {TABLE_NAME}_tenant_insert ON {tbl} FOR INSERT "
+        f"WITH CHECK ({tenant} AND seq IS NULL AND prev_hash IS NULL AND hash IS NULL)",
+        f"DROP POLICY IF EXISTS {TABLE_NAME}_sealer_select ON {tbl}",
+        f"CREATE POLICY {TABLE_NAME}_sealer_select ON {tbl} FOR SELECT USING ({sealer})",
+        f"DROP POLICY IF EXISTS {TABLE_NAME}_sealer_update ON {tbl}",
+        f"CREATE POLICY {TABLE_NAME}_sealer_update ON {tbl} FOR UPDATE "
+        f"USING ({sealer} AND hash IS NULL) WITH CHECK ({sealer})",
         f"GRANT USAGE ON SCHEMA {s} TO {role}",
         f"REVOKE ALL ON {tbl} FROM PUBLIC",
-        f"GRANT SELECT, INSERT ON {tbl} TO {role}",
         f"REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {tbl} FROM {role}",
+        f"GRANT SELECT, INSERT ON {tbl} TO {role}",
+        # Column privilege: the sealer may fill in the chain columns and nothing else.
+        f"GRANT UPDATE (seq, prev_hash, hash, sealed_at) ON {tbl} TO {role}",
         f"GRANT USAGE ON SEQUENCE {s}.{TABLE_NAME}_id_seq TO {role}",
-        # Defence in depth: even the owner cannot edit silently; only a superuser disabling the
-        # trigger can, and verify_audit_chain then finds the edit.
+        # Defence in depth: even the owner cannot edit silently. The one update allowed is sealing
+        # (an unsealed record gets its chain columns, its content untouched); only a superuser
+        # disabling the trigger can do more, and verify_audit_chain then finds the edit.
         f"""CREATE OR REPLACE FUNCTION {forbid}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
+    IF TG_OP = 'UPDATE' AND OLD.hash IS NULL AND NEW.hash IS NOT NULL AND {unchanged} THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'audit log is append-only: % refused', TG_OP
         USING ERRCODE = 'insufficient_privilege';
 END

@@ -19,6 +19,8 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from govkit.audit import TABLE_NAME as AUDIT_TABLE
+from govkit.audit import AuditSealer
 from govkit.auth import AuthInterceptor, TokenVerifier
 from govkit.db import UnitOfWorkFactory, create_engine
 from govkit.events.consumer import EventConsumer
@@ -46,6 +48,7 @@ class Infrastructure:
     relay: OutboxRelay
     tables: EventTables
     verifier: TokenVerifier | None = None
+    sealer: AuditSealer | None = None
 
 
 @dataclass
@@ -67,14 +70,24 @@ class ServiceSpec:
     consumes_from: Sequence[str] = field(default_factory=list)
 
 
-def build_infrastructure(settings: ServiceSettings, tables: EventTables) -> Infrastructure:
-    """Engine, unit of work, NATS connection and relay (no I/O yet)."""
+def build_infrastructure(
+    settings: ServiceSettings, tables: EventTables, metadata: MetaData | None = None
+) -> Infrastructure:
+    """Engine, unit of work, NATS connection, relay and audit sealer (no I/O yet)."""
     url = settings.database_url.get_secret_value()
     engine = create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
     nats = NatsConnection(url=settings.nats_url, name=settings.service_name)
     relay = OutboxRelay(engine=engine, tables=tables, nats=nats, listen_dsn=asyncpg_dsn(url))
-    uow = UnitOfWorkFactory(engine=engine, outbox_writer=outbox_writer(tables), after_commit=[relay.wake])
-    return Infrastructure(settings=settings, engine=engine, uow=uow, nats=nats, relay=relay, tables=tables)
+    audit = None if metadata is None else metadata.tables.get(f"{tables.outbox.schema}.{AUDIT_TABLE}")
+    sealer = None if audit is None else AuditSealer(engine=engine, table=audit)
+    uow = UnitOfWorkFactory(
+        engine=engine,
+        outbox_writer=outbox_writer(tables),
+        after_commit=[relay.wake, *([sealer.wake] if sealer else [])],
+    )
+    return Infrastructure(
+        settings=settings, engine=engine, uow=uow, nats=nats, relay=relay, tables=tables, sealer=sealer
+    )
 
 
 async def migrate(settings: ServiceSettings, spec: ServiceSpec) -> None:
@@ -94,7 +107,7 @@ def build_process(settings: ServiceSettings, spec: ServiceSpec) -> ServiceProces
     """Wire one service process: REST + gRPC + relay + consumers."""
     from govkit import telemetry
 
-    infra = build_infrastructure(settings, spec.tables)
+    infra = build_infrastructure(settings, spec.tables, spec.metadata)
     telemetry.setup_telemetry(
         service_name=settings.service_name,
         exporter=settings.otel_exporter,
@@ -157,6 +170,10 @@ def build_process(settings: ServiceSettings, spec: ServiceSpec) -> ServiceProces
 
         await run_all([infra.relay.run, *(c.run for c in consumers)])
 
+    async def seal_audit() -> None:
+        if infra.sealer is not None:
+            await infra.sealer.run()
+
     async def on_stop() -> None:
         await infra.relay.close()
         await infra.nats.close()
@@ -169,7 +186,7 @@ def build_process(settings: ServiceSettings, spec: ServiceSpec) -> ServiceProces
         app=app,
         http_host=settings.http_host,
         http_port=settings.http_port,
-        workers=[streams_then_consume],
+        workers=[streams_then_consume, seal_audit],
         on_start=[on_start],
         on_stop=[on_stop],
     )

@@ -13,14 +13,39 @@ from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from govkit.audit import GENESIS_HASH, AuditRecord, compute_hash, record_audit, verify_audit_chain
+from govkit.audit import (
+    GENESIS_HASH,
+    AuditRecord,
+    AuditSealer,
+    compute_hash,
+    record_audit,
+    seal_audit_log,
+    verify_audit_chain,
+)
 
 from .conftest import SCHEMA, bind_tenant, sessions
+
+
+async def seal(engine: AsyncEngine, table: Table) -> int:
+    """What the service's sealer does after a commit."""
+    return await AuditSealer(engine=engine, table=table).seal_pending()
+
+
+async def sealed_records(engine: AsyncEngine, table: Table, tenant: str, ids: list[int]) -> list[AuditRecord]:
+    async with sessions(engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        rows = (
+            (await session.execute(select(table).where(table.c.id.in_(ids)).order_by(table.c.seq)))
+            .mappings()
+            .all()
+        )
+    return [AuditRecord(**{k: v for k, v in row.items() if k != "sealed_at"}) for row in rows]
 
 
 async def write(
     engine: AsyncEngine, table: Table, tenant: str, n: int, **overrides: Any
 ) -> list[AuditRecord]:
+    """Write n records in one transaction, let the sealer link them, return them as stored."""
     records = []
     async with sessions(engine)() as session, session.begin():
         await bind_tenant(session, tenant)
@@ -37,7 +62,8 @@ async def write(
             }
             fields.update(overrides)
             records.append(await record_audit(session, table, tenant_id=tenant, **fields))
-    return records
+    await seal(engine, table)
+    return await sealed_records(engine, table, tenant, [r.id for r in records])
 
 
 async def test_chain_links_records(app_engine: AsyncEngine, table: Table, tenant: str) -> None:
@@ -86,6 +112,7 @@ async def test_concurrent_writers_keep_one_chain(app_engine: AsyncEngine, table:
                 await asyncio.sleep(0.005)
 
     await asyncio.gather(writer("a", 10), writer("b", 10))
+    await seal(app_engine, table)
 
     async with sessions(app_engine)() as session, session.begin():
         await bind_tenant(session, tenant)
@@ -233,3 +260,95 @@ async def test_naive_timestamps_and_floats_nan_are_refused(
         await write(app_engine, table, tenant, 1, details={"x": float("nan")})
     records = await write(app_engine, table, tenant, 1, occurred_at=datetime(2025, 1, 1, tzinfo=UTC))
     assert records[0].seq == 1  # the refused attempts rolled back and left no trace
+
+
+def one_record(tenant: str, entity_id: str) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant,
+        "actor": "user:wang.wu",
+        "action": "declaration.submit",
+        "entity_type": "declaration",
+        "entity_id": entity_id,
+        "from_state": "draft",
+        "to_state": "submitted",
+        "citations": ["wuxing-2023 §7"],
+        "details": {},
+    }
+
+
+async def test_writers_of_one_tenant_do_not_wait_for_each_other(
+    app_engine: AsyncEngine, table: Table, tenant: str
+) -> None:
+    # Two open transactions of the same tenant both append: the second must not block on the first.
+    async with sessions(app_engine)() as first, first.begin():
+        await bind_tenant(first, tenant)
+        a = await record_audit(first, table, **one_record(tenant, "D-a"))
+        async with sessions(app_engine)() as second, second.begin():
+            await bind_tenant(second, tenant)
+            b = await asyncio.wait_for(record_audit(second, table, **one_record(tenant, "D-b")), timeout=5)
+        assert a.seq is None and a.hash is None  # unsealed until the sealer links it
+
+    async with sessions(app_engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        before = await verify_audit_chain(session, table, tenant_id=tenant)
+    assert before.ok and before.checked == 0 and before.unsealed == 2
+
+    assert await seal(app_engine, table) >= 2
+    records = await sealed_records(app_engine, table, tenant, [a.id, b.id])
+    # Both were committed when the sealer ran: sealed in the order they were written.
+    assert [r.entity_id for r in records] == ["D-a", "D-b"]
+    assert [r.seq for r in records] == [1, 2] and records[0].prev_hash == GENESIS_HASH
+    async with sessions(app_engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        after = await verify_audit_chain(session, table, tenant_id=tenant)
+    assert after.ok and after.checked == 2 and after.unsealed == 0
+
+
+async def test_an_uncommitted_record_is_not_sealed(
+    app_engine: AsyncEngine, table: Table, tenant: str
+) -> None:
+    async with sessions(app_engine)() as open_tx, open_tx.begin():
+        await bind_tenant(open_tx, tenant)
+        pending = await record_audit(open_tx, table, **one_record(tenant, "D-late"))
+        # Written later but committed (and sealed) first: it takes seq 1.
+        done = await write(app_engine, table, tenant, 1)
+        assert done[0].seq == 1 and pending.id < done[0].id
+    await seal(app_engine, table)
+    (late,) = await sealed_records(app_engine, table, tenant, [pending.id])
+    assert late.seq == 2 and late.prev_hash == done[0].hash
+
+
+async def test_only_one_sealer_works_at_a_time(app_engine: AsyncEngine, table: Table, tenant: str) -> None:
+    async with sessions(app_engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        await record_audit(session, table, **one_record(tenant, "D-1"))
+    async with sessions(app_engine)() as holder, holder.begin():
+        assert await seal_audit_log(holder, table) >= 1  # holds the sealer lock until it commits
+        async with sessions(app_engine)() as other, other.begin():
+            assert await seal_audit_log(other, table) == 0  # gives way at once, no waiting
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        f"UPDATE {SCHEMA}.audit_log SET actor = 'someone else'",
+        f"UPDATE {SCHEMA}.audit_log SET hash = repeat('a', 64), prev_hash = repeat('0', 64), seq = 99,"
+        " sealed_at = now()",
+    ],
+    ids=["content", "reseal"],
+)
+async def test_the_sealer_setting_does_not_open_the_content(
+    app_engine: AsyncEngine, table: Table, tenant: str, statement: str
+) -> None:
+    (record,) = await write(app_engine, table, tenant, 1)
+    async with sessions(app_engine)() as session, session.begin():
+        await session.execute(text("SELECT set_config('app.audit_sealer', 'on', true)"))
+        if "actor" in statement:
+            with pytest.raises(DBAPIError, match="permission denied"):
+                await session.execute(text(statement))
+        else:
+            # A sealed record is invisible to the sealer's UPDATE policy: nothing changes.
+            changed = await session.execute(text(f"{statement} WHERE id = {record.id}"))
+            assert changed.rowcount == 0  # type: ignore[attr-defined]
+    (again,) = await sealed_records(app_engine, table, tenant, [record.id])
+    assert again == record

@@ -249,3 +249,44 @@ def test_principal_require_role() -> None:
     with pytest.raises(AppError) as info:
         p.require_role("applicant")
     assert info.value.kind is ErrorKind.FORBIDDEN and info.value.http_status == 403
+
+
+async def test_a_verified_token_is_not_checked_again_until_it_expires(issuer: RunningIssuer) -> None:
+    verifier = TokenVerifier(server_url=issuer.base_url, realm="govproj", audience=AUDIENCE)
+    decoded = 0
+    real_decode = verifier._openid.decode_token
+
+    def counting_decode(*args: object, **kwargs: object) -> object:
+        nonlocal decoded
+        decoded += 1
+        return real_decode(*args, **kwargs)  # type: ignore[arg-type]
+
+    verifier._openid.decode_token = counting_decode  # type: ignore[method-assign]
+    try:
+        token = issuer.state.sign(good_claims(issuer, exp=int(time.time()) + 2))
+        for _ in range(5):
+            assert (await verifier.verify(token)).username == "applicant.county-a"
+        assert decoded == 1  # one RS256 check for five requests
+        await asyncio.sleep(2.1)
+        # Still refused on time from the cache: the entry never outlives the token.
+        await refused(verifier, token, code="TOKEN_EXPIRED")
+        await refused(verifier, token, code="TOKEN_EXPIRED")
+    finally:
+        await verifier.aclose()
+
+
+async def test_the_verified_token_cache_is_bounded(issuer: RunningIssuer) -> None:
+    verifier = TokenVerifier(
+        server_url=issuer.base_url, realm="govproj", audience=AUDIENCE, verified_cache_size=2
+    )
+    try:
+        tokens = [
+            get_token(issuer.base_url, u) for u in ("applicant.city", "finance.city", "police.county-a")
+        ]
+        for token in tokens:
+            await verifier.verify(token)
+        assert len(verifier._verified) == 2
+        # The evicted one is simply verified again.
+        assert (await verifier.verify(tokens[0])).username == "applicant.city"
+    finally:
+        await verifier.aclose()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import json
 import logging
 import time
+from collections import OrderedDict
 from typing import Any
 
 from jwcrypto import jwk
@@ -31,6 +33,7 @@ _JWS_PARTS = 3
 _HTTP_TIMEOUT_SECONDS = 5
 # A storm of tokens with made-up kids must not turn into a storm of JWKS downloads.
 _DEFAULT_JWKS_MIN_REFRESH_SECONDS = 10.0
+_DEFAULT_VERIFIED_CACHE_SIZE = 10_000
 
 
 def unauthenticated(reason: str = "missing") -> AppError:
@@ -113,6 +116,7 @@ class TokenVerifier:
         audience: str,
         leeway_seconds: int = 0,
         jwks_min_refresh_seconds: float = _DEFAULT_JWKS_MIN_REFRESH_SECONDS,
+        verified_cache_size: int = _DEFAULT_VERIFIED_CACHE_SIZE,
     ) -> None:
         # python-keycloak joins paths with urljoin: without the trailing slash a base path is dropped.
         base = server_url if server_url.endswith("/") else server_url + "/"
@@ -127,6 +131,11 @@ class TokenVerifier:
         self._fetched_at: float | None = None
         self._fetch_lock = asyncio.Lock()
         self._fetches = 0
+        # Verified tokens by SHA-256 of the token: a client reuses its token for many requests and
+        # an RS256 check costs far more than the rest of a small request. An entry lives until the
+        # token's own exp (checked on every hit) and dies when the key set changes.
+        self._verified: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+        self._cache_size = verified_cache_size
 
     @property
     def jwks_fetches(self) -> int:
@@ -152,6 +161,7 @@ class TokenVerifier:
                 continue
             keys[entry["kid"]] = jwk.JWK(**entry)
         self._keys = keys
+        self._verified.clear()  # a key that left the set must not keep its tokens alive
 
     async def _key_for(self, kid: str) -> jwk.JWK:
         key = self._keys.get(kid)
@@ -179,6 +189,15 @@ class TokenVerifier:
         """
         if not token:
             raise unauthenticated()
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self._verified.get(digest)
+        if cached is not None:
+            expires_at, principal = cached
+            if time.time() < expires_at + self._leeway:
+                self._verified.move_to_end(digest)
+                return principal
+            del self._verified[digest]
+            raise token_expired()
         header = _unverified_header(token)
         key = await self._key_for(header["kid"])
         try:
@@ -200,9 +219,15 @@ class TokenVerifier:
             log.info("token refused: %s", exc)
             raise token_invalid(type(exc).__name__) from exc
         try:
-            return Principal.from_claims(claims)
+            principal = Principal.from_claims(claims)
         except ValueError as exc:
             raise token_invalid("claims") from exc
+        exp = claims.get("exp")
+        if self._cache_size > 0 and isinstance(exp, int | float):
+            self._verified[digest] = (float(exp), principal)
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return principal
 
     async def aclose(self) -> None:
         """Close python-keycloak's HTTP clients."""

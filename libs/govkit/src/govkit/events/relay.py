@@ -80,7 +80,7 @@ class OutboxRelay:
                 await conn.execute(
                     update(outbox)
                     .where(outbox.c.seq == row.seq)
-                    .values(state=OUTBOX_SENT, sent_at=func.now(), attempts=outbox.c.attempts + 1)
+                    .values(state=OUTBOX_SENT, sent_at=func.clock_timestamp(), attempts=outbox.c.attempts + 1)
                 )
                 sent += 1
         return sent
