@@ -188,7 +188,9 @@ class BenchConfig:
     baseline_inserts: int = 2000
     warmup: int = 100
     event_samples: int = 300
-    event_concurrency: int = 5
+    # One submit at a time, like the raw round trip it is compared with; the loaded figure is reported
+    # beside it (the submit scenario's window).
+    event_concurrency: int = 1
     jetstream_round_trips: int = 1000
     idle_settle_seconds: float = 5.0
 

@@ -113,7 +113,7 @@ async def jetstream_round_trips(url: str, count: int) -> Latencies:
 
 @scenario("event_latency", "intake → review event latency vs a raw JetStream round trip")
 async def event_latency(ctx: BenchContext) -> ScenarioResult:
-    """Light load (config.event_concurrency submitters), plus the same figure for the loaded run."""
+    """One submit at a time (as the raw round trip is measured), plus the figure under the submit load."""
     cfg = ctx.config
     raw = (await jetstream_round_trips(ctx.stack.nats.url, cfg.jetstream_round_trips)).summary()
     async with ctx.client("intake", ctx.token()) as intake:

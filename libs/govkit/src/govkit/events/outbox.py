@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import func, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govkit.events.envelope import Envelope
@@ -48,7 +48,9 @@ def outbox_writer(tables: EventTables) -> Callable[[AsyncSession, list[Any]], Aw
                     "headers": trace,
                 }
             )
-        await session.execute(insert(tables.outbox), rows)
+        # Stamped when written (at commit, where the unit of work writes its events), not at the
+        # start of a transaction that may have run for a while: latency is measured from here.
+        await session.execute(insert(tables.outbox).values(created_at=func.clock_timestamp()), rows)
         await session.execute(text(f"NOTIFY {tables.notify_channel}"))
 
     return write

@@ -63,11 +63,16 @@ class OutboxRelay:
             if not rows:
                 return 0
             js = await self.nats.jetstream(timeout=self.publish_timeout)
+            published = []
             for row in rows:
-                headers = {"Nats-Msg-Id": str(row.event_id), **(row.headers or {})}
+                # One at a time, awaiting each ack: the stream keeps the service's order even when a
+                # publish fails midway (the rest then waits for the next round).
                 try:
                     await js.publish(
-                        row.subject, row.body.encode(), timeout=self.publish_timeout, headers=headers
+                        row.subject,
+                        row.body.encode(),
+                        timeout=self.publish_timeout,
+                        headers={"Nats-Msg-Id": str(row.event_id), **(row.headers or {})},
                     )
                 except Exception as exc:  # noqa: BLE001 - NATS away: the row stays pending
                     await conn.execute(
@@ -75,14 +80,16 @@ class OutboxRelay:
                         .where(outbox.c.seq == row.seq)
                         .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:500])
                     )
-                    # Stop here to keep per-service order; the rest stays pending.
                     break
+                published.append(row.seq)
+            if published:
+                # One statement for the batch instead of one per row.
                 await conn.execute(
                     update(outbox)
-                    .where(outbox.c.seq == row.seq)
+                    .where(outbox.c.seq.in_(published))
                     .values(state=OUTBOX_SENT, sent_at=func.clock_timestamp(), attempts=outbox.c.attempts + 1)
                 )
-                sent += 1
+            sent = len(published)
         return sent
 
     async def _listen(self) -> None:
