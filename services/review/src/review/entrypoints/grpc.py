@@ -18,7 +18,6 @@ PAGE_DEFAULT = 50
 _STATUS = {
     CaseStatus.OPEN: review_pb2.CASE_STATUS_OPEN,
     CaseStatus.RETURNED: review_pb2.CASE_STATUS_RETURNED,
-    CaseStatus.DECIDED: review_pb2.CASE_STATUS_DECIDED,
 }
 
 
@@ -32,7 +31,7 @@ def to_proto(case: ReviewCase) -> review_pb2.ReviewCase:
         name=case.name,
         amount=common_pb2.Money(amount=str(case.amount)),
         project_code=case.project_code or "",
-        status=_STATUS[case.status],
+        status=_STATUS.get(case.status, review_pb2.CASE_STATUS_UNSPECIFIED),
         opened_at=case.opened_at.isoformat(),
         version=case.version,
     )
