@@ -68,6 +68,8 @@ class ServiceSpec:
     publishes_to: Sequence[str] = field(default_factory=list)
     # Contexts whose streams it consumes (created too, so a consumer can bind before the publisher runs).
     consumes_from: Sequence[str] = field(default_factory=list)
+    # Channel options of the gRPC server, e.g. ("grpc.max_receive_message_length", n) for uploads.
+    grpc_options: Sequence[tuple[str, Any]] = field(default_factory=list)
 
 
 def build_infrastructure(
@@ -155,6 +157,7 @@ def build_process(settings: ServiceSettings, spec: ServiceSpec) -> ServiceProces
             port=settings.grpc_port,
             host=settings.grpc_host,
             interceptors=[*telemetry.grpc_server_interceptors(), AuthInterceptor(verifier())],
+            options=spec.grpc_options,
         )
         process.grpc_server = holder["grpc"]
 
