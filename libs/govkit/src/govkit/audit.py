@@ -338,10 +338,13 @@ class AuditSealer:
     table: Table
     batch: int = 500
     poll_interval: float = 1.0
+    # Sealing is not urgent: waiting a moment after a wake-up batches the commits of a busy period
+    # into one round and keeps the sealer out of the way of the requests and the outbox relay.
+    settle: float = 0.1
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def wake(self) -> None:
-        """Ask for a sealing round now (called after a commit that wrote audit records)."""
+        """Ask for a sealing round soon (called after a commit that wrote audit records)."""
         self._wakeup.set()
 
     async def seal_pending(self) -> int:
@@ -366,6 +369,7 @@ class AuditSealer:
                 log.warning("audit sealing round failed (%s); retrying", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.poll_interval)
+                await asyncio.sleep(self.settle)
             self._wakeup.clear()
 
 

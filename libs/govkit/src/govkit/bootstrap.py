@@ -85,7 +85,8 @@ def build_infrastructure(
     uow = UnitOfWorkFactory(
         engine=engine,
         outbox_writer=outbox_writer(tables),
-        after_commit=[relay.wake, *([sealer.wake] if sealer else [])],
+        after_commit=[relay.wake],
+        after_audit=[sealer.wake] if sealer else [],
     )
     return Infrastructure(
         settings=settings, engine=engine, uow=uow, nats=nats, relay=relay, tables=tables, sealer=sealer
