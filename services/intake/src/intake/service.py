@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govkit.audit import record_audit
@@ -1162,11 +1163,13 @@ async def upsert_tenant(
     org_rules.validate_tenant(record)
     async with deps.uow(tenant_id=tenant) as tx:
         before = await repository.get_tenant(tx.session, tenant)
-        if await repository.region_code_used(tx.session, record.region_code, by_other_than=tenant):
-            raise _registry_conflict("region_code", "行政区划代码", record.region_code)
-        stored = await repository.upsert_tenant(
-            tx.session, record, expected_version=expected_version, at=deps.now()
-        )
+        try:
+            stored = await repository.upsert_tenant(
+                tx.session, record, expected_version=expected_version, at=deps.now()
+            )
+        except IntegrityError:
+            # Another tenant, invisible here under RLS, has the code: the unique index says so.
+            raise _registry_conflict("region_code", "行政区划代码", record.region_code) from None
         if stored is None:
             if expected_version == 0:
                 raise _registry_conflict("tenant", "地区", record.id)

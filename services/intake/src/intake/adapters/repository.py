@@ -494,16 +494,6 @@ async def upsert_tenant(
     return _tenant(row) if row is not None else None
 
 
-async def region_code_used(session: AsyncSession, region_code: str, *, by_other_than: str) -> bool:
-    """Whether another tenant visible here uses the region code (the unique index checks all)."""
-    query = (
-        select(func.count())
-        .select_from(tenants)
-        .where(tenants.c.region_code == region_code, tenants.c.tenant_id != by_other_than)
-    )
-    return bool((await session.execute(query)).scalar_one())
-
-
 def _org(row: Any) -> Org:
     return Org(
         tenant_id=row.tenant_id,
