@@ -12,7 +12,7 @@ from devstack.stack import SERVICES, Stack
 from govproj.common.v1 import common_pb2
 from govproj.intake.v1 import intake_pb2, intake_pb2_grpc
 from govproj.review.v1 import review_pb2, review_pb2_grpc
-from tests.e2e.helpers import DRAFT, create_draft, wait_for_case
+from tests.e2e.helpers import DRAFT, PDF, create_draft, ensure_call, submit_to_bureau, wait_for_case
 
 pytestmark = pytest.mark.e2e
 
@@ -40,22 +40,28 @@ def test_every_process_is_up(stack: Stack) -> None:
     asyncio.run(check_all())
 
 
-def test_draft_edit_submit_opens_a_review_case(login) -> None:  # type: ignore[no-untyped-def]
+def test_draft_edit_sign_off_opens_a_review_case(login) -> None:  # type: ignore[no-untyped-def]
     applicant = login("applicant.county-a")
     bureau = login("bureau_reviewer.county-a")
     with (
         applicant.client("intake") as intake,
+        login("unit_head.county-a").client("intake") as intake_as_head,
+        bureau.client("intake") as intake_as_bureau,
         applicant.client("review") as review_as_unit,
         bureau.client("review") as review,
     ):
+        ensure_call(intake_as_bureau)
         draft = create_draft(intake)
         assert draft["status"] == "draft" and draft["version"] == 1 and draft["org_id"] == "unit-1"
-        edited = intake.patch(f"/v1/declarations/{draft['id']}", json={"version": 1, "amount": "1300000.00"})
+        breakdown = {**DRAFT["breakdown"], "other": "20000.00"}  # type: ignore[dict-item]
+        edited = intake.patch(
+            f"/v1/declarations/{draft['id']}",
+            json={"version": 1, "amount": "1300000.00", "breakdown": breakdown},
+        )
         assert edited.status_code == 200, edited.text
         assert edited.json()["version"] == 2 and edited.json()["amount"] == "1300000.00"
-        submitted = intake.post(f"/v1/declarations/{draft['id']}/submit", json={"version": 2})
-        assert submitted.status_code == 200, submitted.text
-        assert submitted.json()["status"] == "submitted"
+        submitted = submit_to_bureau(intake, intake_as_head, edited.json())
+        assert submitted["status"] == "submitted" and submitted["project_code"]
         case = wait_for_case(review, draft["id"])
         assert case["name"] == DRAFT["name"] and case["amount"] == "1300000.00" and case["status"] == "open"
         # The declaring unit follows its own case too.
@@ -102,8 +108,10 @@ def test_unit_2_cannot_read_unit_1_draft_in_the_same_tenant(login) -> None:  # t
 
 
 def test_the_same_slice_over_grpc(stack: Stack, login) -> None:  # type: ignore[no-untyped-def]
-    token = login("applicant.county-b").token
-    metadata = (("authorization", f"Bearer {token}"),)
+    metadata = (("authorization", f"Bearer {login('applicant.county-b').token}"),)
+    head = (("authorization", f"Bearer {login('unit_head.county-b').token}"),)
+    with login("bureau_reviewer.county-b").client("intake") as intake_as_bureau:
+        ensure_call(intake_as_bureau)
 
     async def run() -> None:
         async with grpc.aio.insecure_channel(stack.grpc_target("intake")) as channel:
@@ -115,12 +123,41 @@ def test_the_same_slice_over_grpc(stack: Stack, login) -> None:  # type: ignore[
                         category="infrastructure",
                         construction_type="upgrade",
                         amount=common_pb2.Money(amount="450000.00"),
+                        breakdown=intake_pb2.AmountBreakdown(
+                            hardware=common_pb2.Money(amount="150000.00"),
+                            software=common_pb2.Money(amount="250000.00"),
+                            security=common_pb2.Money(amount="30000.00"),
+                            supervision=common_pb2.Money(amount="20000.00"),
+                        ),
+                        necessity="供水管网漏损率高",
+                        goals="降低漏损率",
+                        content="建设管网监测与调度系统",
+                        performance_goals="漏损率降至10%以下",
+                        funding_source="县级财政资金",
+                        contact="李工 13900000000",
+                        cloud_deployment=True,
                     )
                 ),
                 metadata=metadata,
                 timeout=10,
             )
             declaration = created.declaration
+            listed = await intake.ListMaterials(
+                intake_pb2.ListMaterialsRequest(declaration_id=declaration.id), metadata=metadata, timeout=10
+            )
+            for doc_type in listed.missing_doc_types:
+                uploaded = await intake.UploadMaterial(
+                    intake_pb2.UploadMaterialRequest(
+                        declaration_id=declaration.id,
+                        doc_type=doc_type.split("|")[0],
+                        filename=f"{doc_type.split('|')[0]}.pdf",
+                        content_type="application/pdf",
+                        data=PDF,
+                    ),
+                    metadata=metadata,
+                    timeout=10,
+                )
+                assert len(uploaded.material.sha256) == 64
             with pytest.raises(grpc.aio.AioRpcError) as stale:
                 await intake.SubmitDeclaration(
                     intake_pb2.SubmitDeclarationRequest(id=declaration.id, version=5),
@@ -128,12 +165,26 @@ def test_the_same_slice_over_grpc(stack: Stack, login) -> None:  # type: ignore[
                     timeout=10,
                 )
             assert stale.value.code() == grpc.StatusCode.ABORTED
-            submitted = await intake.SubmitDeclaration(
+            pending = await intake.SubmitDeclaration(
                 intake_pb2.SubmitDeclarationRequest(id=declaration.id, version=declaration.version),
                 metadata=metadata,
                 timeout=10,
             )
+            assert pending.declaration.status == intake_pb2.DECLARATION_STATUS_PENDING_SIGNOFF
+            with pytest.raises(grpc.aio.AioRpcError) as not_head:
+                await intake.SignOff(
+                    intake_pb2.TransitionRequest(id=declaration.id, version=pending.declaration.version),
+                    metadata=metadata,
+                    timeout=10,
+                )
+            assert not_head.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            submitted = await intake.SignOff(
+                intake_pb2.TransitionRequest(id=declaration.id, version=pending.declaration.version),
+                metadata=head,
+                timeout=10,
+            )
             assert submitted.declaration.status == intake_pb2.DECLARATION_STATUS_SUBMITTED
+            assert len(submitted.declaration.project_code) == 24
             with pytest.raises(grpc.aio.AioRpcError) as unauthenticated:
                 await intake.GetDeclaration(intake_pb2.GetDeclarationRequest(id=declaration.id), timeout=10)
             assert unauthenticated.value.code() == grpc.StatusCode.UNAUTHENTICATED
@@ -161,12 +212,18 @@ def test_the_same_slice_over_grpc(stack: Stack, login) -> None:  # type: ignore[
 
 def test_nats_down_while_submitting_the_case_appears_after_it_is_back(stack: Stack, login) -> None:  # type: ignore[no-untyped-def]
     applicant = login("applicant.county-b")
-    with applicant.client("intake") as intake, login("bureau_reviewer.county-b").client("review") as review:
-        draft = create_draft(intake, name="NATS 中断期间提交的项目")
+    with (
+        applicant.client("intake") as intake,
+        login("unit_head.county-b").client("intake") as intake_as_head,
+        login("bureau_reviewer.county-b").client("intake") as intake_as_bureau,
+        login("bureau_reviewer.county-b").client("review") as review,
+    ):
+        ensure_call(intake_as_bureau)
+        draft = create_draft(intake, name="NATS 中断期间提交的项目", content="中断期间的建设内容")
         stack.nats.stop()
         try:
-            submitted = intake.post(f"/v1/declarations/{draft['id']}/submit", json={"version": 1})
-            assert submitted.status_code == 200, submitted.text
+            submitted = submit_to_bureau(intake, intake_as_head, draft)
+            assert submitted["status"] == "submitted"
             time.sleep(1.0)
             assert review.get("/v1/cases", params={"declaration_id": draft["id"]}).json()["items"] == []
         finally:

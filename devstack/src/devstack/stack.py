@@ -156,6 +156,8 @@ class Stack:
             "OIDC_CLIENT_ID": f"govproj-{service}",
             "OIDC_CLIENT_SECRET": DEV_CLIENT_SECRET,
             "POLICIES_DIR": str(REPO_ROOT / "policies"),
+            # Uploaded materials and generated documents: a folder per service under the stack's root.
+            "OBJECT_STORE_URL": (self.root / "objects" / service).as_uri(),
         }
         return {prefix + key: value for key, value in values.items()}
 

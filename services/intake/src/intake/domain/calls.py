@@ -140,7 +140,9 @@ def call_terms(pack: Pack, *, target_year: int, today: date, announced: date | N
         deadline, source = announced, "bureau"
     else:
         deadline, source = announced, ("bureau" if announced is not None else "")
-    if deadline is not None and deadline < today:
+    # A day the bureau announces must lie ahead; a day the pack fixes may have passed already
+    # (a call opened late still takes late declarations by the pack's route).
+    if source == "bureau" and deadline is not None and deadline < today:
         raise _invalid("deadline", "申报截止日期不能早于今天")
     return CallTerms(
         deadline=deadline, deadline_source=source, late_route=late_route, citations=tuple(pack.cite(cites))
