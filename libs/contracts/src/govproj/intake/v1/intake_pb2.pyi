@@ -867,7 +867,11 @@ class ListMaterialsResponse(_message.Message):
         """Document types the policy pack requires for this declaration, and the articles."""
 
     @_builtins.property
-    def missing_doc_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def missing_doc_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Required types not uploaded yet; a group of alternatives (one of them is enough) is joined
+        by "|", e.g. "implementation_plan|preliminary_design" (lhasa §10).
+        """
+
     @_builtins.property
     def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
     def __init__(
