@@ -55,11 +55,13 @@ Not thread-safe: the service uses it from its event loop only (queries take mill
 from __future__ import annotations
 
 import calendar
+import heapq
 import math
 import re
 import unicodedata
 import zlib
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -98,6 +100,13 @@ MIN_DF_CAP = 50
 CANDIDATE_POSTINGS_BUDGET = 40_000
 # Documents scored exactly per query (the best by shared rare terms).
 CANDIDATE_POOL = 60
+# A document's cached norm sums are used as an estimate while fewer than this share of N documents
+# were added or removed since they were computed; candidates whose estimated score is below
+# ESTIMATE_MARGIN × the cut-off are skipped, the others are scored exactly.
+STALE_SHARE = 0.05
+ESTIMATE_MARGIN = 0.8
+# Terms found in one document wait in a dict until this many are merged into sorted arrays.
+RECENT_SINGLES = 4096
 # Content beyond this many characters adds time and memory but not evidence.
 MAX_FIELD_CHARS = 4000
 
@@ -206,14 +215,91 @@ class _Doc:
     terms: array[int]
 
 
-class SimilarityIndex:
-    """An in-memory inverted index of declarations and existing systems (one per tenant)."""
+class _Singles:
+    """Terms found in exactly one document, and that document's ordinal.
+
+    Most distinct terms of a real corpus occur once; a dict entry with its int key and an array
+    costs ~150 bytes, sorted parallel arrays 8. New ones wait in a small dict until
+    ``RECENT_SINGLES`` of them are merged in (one C-level copy of the arrays).
+    """
+
+    __slots__ = ("docs", "recent", "terms")
 
     def __init__(self) -> None:
-        self._postings: dict[int, array[int]] = {}
+        self.terms = array("I")
+        self.docs = array("I")
+        self.recent: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.terms) + len(self.recent)
+
+    def get(self, term: int) -> int | None:
+        """The ordinal of the one document with the term, if it has exactly one."""
+        ordinal = self.recent.get(term)
+        if ordinal is not None:
+            return ordinal
+        i = bisect_left(self.terms, term)
+        if i < len(self.terms) and self.terms[i] == term:
+            return self.docs[i]
+        return None
+
+    def pop(self, term: int) -> int | None:
+        """Take the term out; its ordinal, or None if it was not a single."""
+        ordinal = self.recent.pop(term, None)
+        if ordinal is not None:
+            return ordinal
+        i = bisect_left(self.terms, term)
+        if i < len(self.terms) and self.terms[i] == term:
+            ordinal = self.docs[i]
+            del self.terms[i]
+            del self.docs[i]
+            return ordinal
+        return None
+
+    def put(self, term: int, ordinal: int) -> None:
+        """Record a term found in one document only."""
+        self.recent[term] = ordinal
+        if len(self.recent) >= RECENT_SINGLES:
+            self.merge()
+
+    def merge(self) -> None:
+        """Merge the recent singles into the sorted arrays."""
+        terms, docs = array("I"), array("I")
+        start = 0
+        for term, ordinal in sorted(self.recent.items()):
+            i = bisect_left(self.terms, term, start)
+            terms += self.terms[start:i]
+            docs += self.docs[start:i]
+            terms.append(term)
+            docs.append(ordinal)
+            start = i
+        terms += self.terms[start:]
+        docs += self.docs[start:]
+        self.terms, self.docs, self.recent = terms, docs, {}
+
+
+class SimilarityIndex:
+    """An in-memory inverted index of declarations and existing systems (one per tenant).
+
+    idf² = (c − L)² with c = ln(N+1) + 1 and L = ln(df+1), so the sum of idf² over a set of k
+    terms is k·c² − 2c·ΣL + ΣL². ΣL and ΣL² depend on document frequencies only, not on N: they
+    are summed from lookup lists of L and L² by df and cached per document, so a new declaration
+    (N + 1) invalidates no table.
+    """
+
+    def __init__(self) -> None:
+        self._postings: dict[int, array[int]] = {}  # terms in two or more documents
+        self._singles = _Singles()  # terms in exactly one
         self._docs: list[_Doc | None] = []  # by ordinal; None once removed
         self._ordinal: dict[str, int] = {}
-        self._idf2_cache: tuple[int, list[float]] = (-1, [])
+        self._log = [0.0]  # ln(df + 1) by df
+        self._log2 = [0.0]  # its square
+        # Per document: ΣL and ΣL² over its terms at index version _sum_version (exact while the
+        # index is unchanged, a close estimate for a while after).
+        self._version = 0
+        self._sum_l = array("d")
+        self._sum_l2 = array("d")
+        self._sum_version = array("q")
 
     def __len__(self) -> int:
         return len(self._ordinal)
@@ -221,26 +307,26 @@ class SimilarityIndex:
     def __contains__(self, doc_id: object) -> bool:
         return doc_id in self._ordinal
 
+    def stats(self) -> dict[str, int]:
+        """Sizes, for logs and metrics: documents, distinct terms, postings."""
+        postings = sum(map(len, self._postings.values())) + len(self._singles)
+        return {
+            "documents": len(self._ordinal),
+            "terms": len(self._postings) + len(self._singles),
+            "postings": postings,
+        }
+
     def add(self, text: ScreeningText) -> None:
         """Index a text; a text with an id already indexed replaces it."""
-        if text.id in self._ordinal:
-            self.remove(text.id)
-        terms = text_terms(text)
-        ordinal = len(self._docs)
-        self._docs.append(_Doc(id=text.id, kind=text.kind, name=text.name, terms=terms))
-        self._ordinal[text.id] = ordinal
-        postings = self._postings
-        for term in terms:
-            bucket = postings.get(term)
-            if bucket is None:
-                postings[term] = array("I", (ordinal,))
-            else:
-                bucket.append(ordinal)
+        ordinal = self._add(text)
+        self._refresh_sums(ordinal)
 
     def build(self, texts: Iterable[ScreeningText]) -> None:
-        """Index many texts (same as ``add`` for each)."""
-        for text in texts:
-            self.add(text)
+        """Index many texts (as ``add`` for each, with the norm sums computed once at the end)."""
+        added = [self._add(text) for text in texts]
+        for ordinal in added:
+            if self._docs[ordinal] is not None:  # a later text with the same id replaced it
+                self._refresh_sums(ordinal)
 
     def remove(self, doc_id: str) -> bool:
         """Forget a document; False if it was not indexed."""
@@ -250,10 +336,15 @@ class SimilarityIndex:
         doc = self._docs[ordinal]
         assert doc is not None
         self._docs[ordinal] = None
+        self._version += 1
+        postings, singles = self._postings, self._singles
         for term in doc.terms:
-            bucket = self._postings[term]
-            if len(bucket) == 1:
-                del self._postings[term]
+            bucket = postings.get(term)
+            if bucket is None:
+                singles.pop(term)
+            elif len(bucket) == 2:  # noqa: PLR2004 - two documents → one: back to the singles
+                del postings[term]
+                singles.put(term, bucket[0] if bucket[1] == ordinal else bucket[1])
             else:
                 bucket.remove(ordinal)
         return True
@@ -267,7 +358,8 @@ class SimilarityIndex:
     ) -> list[Match]:
         """The ``top`` indexed documents most similar to ``text`` scoring ≥ ``min_score``.
 
-        Best first; ties by id. A document with the text's own id is never returned.
+        Best first; ties by id. A document with the text's own id is never returned. Scores are
+        exact under the current statistics (estimates only decide which candidates to skip).
         """
         terms = text_terms(text)
         self_ordinal = self._ordinal.get(text.id)
@@ -276,13 +368,40 @@ class SimilarityIndex:
         n = len(self._ordinal) + virtual
         if n <= 1 or not terms:
             return []
-        table = self._idf2_table(n)
-        query = _Query(terms, self._postings, table, virtual)
+        c = math.log(n + 1) + 1.0
+        c2 = c * c
+        log, log2 = self._log, self._log2
+        df = {t: self._df(t) for t in terms}
+        weight = {t: (c - log[d + virtual]) ** 2 for t, d in df.items()}
+        query_terms = frozenset(weight)
+        query_norm2 = sum(weight.values())
         matches = []
-        for ordinal in self._candidates(terms, n, self_ordinal):
+        for ordinal in self._candidates(df, n, self_ordinal):
             doc = self._docs[ordinal]
             assert doc is not None
-            score = query.cosine(doc.terms)
+            shared = query_terms.intersection(doc.terms)
+            if not shared:
+                continue
+            dot = sum(map(weight.__getitem__, shared))
+            correction = 0.0
+            if virtual:
+                # A shared term's df also counts the virtual query: the document's norm changes by
+                # idf²(df + 1) − idf²(df) for each.
+                dfs = list(map(df.__getitem__, shared))
+                indexed = (
+                    len(dfs) * c2 - 2 * c * sum(map(log.__getitem__, dfs)) + sum(map(log2.__getitem__, dfs))
+                )
+                correction = dot - indexed
+            k = len(doc.terms)
+            if self._sum_version[ordinal] != self._version:
+                stale = self._sum_version[ordinal]
+                if stale >= 0 and self._version - stale <= n * STALE_SHARE:
+                    norm2 = k * c2 - 2 * c * self._sum_l[ordinal] + self._sum_l2[ordinal]
+                    if dot / math.sqrt(query_norm2 * (norm2 + correction)) < min_score * ESTIMATE_MARGIN:
+                        continue  # far below the cut-off even allowing for the estimate's error
+                self._refresh_sums(ordinal)
+            norm2 = k * c2 - 2 * c * self._sum_l[ordinal] + self._sum_l2[ordinal]
+            score = dot / math.sqrt(query_norm2 * (norm2 + correction))
             if score >= min_score:
                 matches.append(Match(id=doc.id, score=round(score, 4), kind=doc.kind, name=doc.name))
         matches.sort(key=lambda m: (-m.score, m.id))
@@ -296,82 +415,89 @@ class SimilarityIndex:
         a_terms, b_terms = text_terms(a), text_terms(b)
         if not a_terms or not b_terms:
             return 0.0
-        extra = [t for t in (a, b) if t.id not in self._ordinal]
-        table = self._idf2_table(len(self._ordinal) + len(extra))
-        extra_terms = [set(text_terms(t)) for t in extra]
+        extra = [set(text_terms(t)) for t in (a, b) if t.id not in self._ordinal]
+        c = math.log(len(self._ordinal) + len(extra) + 1) + 1.0
 
         def weight(term: int) -> float:
-            return table[self._df(term) + sum(term in e for e in extra_terms)]
+            df = self._df(term) + sum(term in e for e in extra)
+            return (c - math.log(df + 1)) ** 2
 
-        shared = set(a_terms).intersection(b_terms)
-        dot = sum(weight(t) for t in shared)
+        dot = sum(map(weight, set(a_terms).intersection(b_terms)))
         return dot / math.sqrt(sum(map(weight, a_terms)) * sum(map(weight, b_terms)))
 
     # --- internals ---
 
+    def _add(self, text: ScreeningText) -> int:
+        if text.id in self._ordinal:
+            self.remove(text.id)
+        terms = text_terms(text)
+        ordinal = len(self._docs)
+        self._docs.append(_Doc(id=text.id, kind=text.kind, name=text.name, terms=terms))
+        self._ordinal[text.id] = ordinal
+        self._sum_l.append(0.0)
+        self._sum_l2.append(0.0)
+        self._sum_version.append(-1)
+        self._version += 1
+        self._extend_logs(len(self._docs) + 2)  # a df never exceeds the documents + 2 virtual ones
+        postings, singles = self._postings, self._singles
+        for term in terms:
+            bucket = postings.get(term)
+            if bucket is not None:
+                bucket.append(ordinal)
+                continue
+            other = singles.pop(term)
+            if other is None:
+                singles.put(term, ordinal)
+            else:
+                postings[term] = array("I", (other, ordinal))
+        return ordinal
+
     def _df(self, term: int) -> int:
         bucket = self._postings.get(term)
-        return len(bucket) if bucket is not None else 0
+        if bucket is not None:
+            return len(bucket)
+        return 0 if self._singles.get(term) is None else 1
 
-    def _idf2_table(self, n: int) -> list[float]:
-        """idf² by document frequency 0..n+1 for a corpus of n documents (cached for the last n)."""
-        cached_n, table = self._idf2_cache
-        if cached_n != n:
-            log_n1 = math.log(n + 1)
-            table = [(log_n1 - math.log(df + 1) + 1.0) ** 2 for df in range(n + 2)]
-            self._idf2_cache = (n, table)
-        return table
+    def _extend_logs(self, size: int) -> None:
+        for df in range(len(self._log), size + 1):
+            value = math.log(df + 1)
+            self._log.append(value)
+            self._log2.append(value * value)
 
-    def _candidates(self, terms: array[int], n: int, self_ordinal: int | None) -> list[int]:
+    def _refresh_sums(self, ordinal: int) -> None:
+        """ΣL and ΣL² over the document's terms under the current dfs, cached."""
+        doc = self._docs[ordinal]
+        assert doc is not None
+        get = self._postings.get
+        # An indexed document's term is either in the postings or a single (df 1).
+        dfs = [len(b) if (b := get(t)) is not None else 1 for t in doc.terms]
+        self._sum_l[ordinal] = sum(map(self._log.__getitem__, dfs))
+        self._sum_l2[ordinal] = sum(map(self._log2.__getitem__, dfs))
+        self._sum_version[ordinal] = self._version
+
+    def _candidates(self, df: Mapping[int, int], n: int, self_ordinal: int | None) -> list[int]:
         """Ordinals sharing the most rare terms with the query (rarest terms first, budgeted)."""
-        postings = self._postings
+        postings, singles = self._postings, self._singles
         cap = max(MIN_DF_CAP, int(MAX_DF_SHARE * n))
-        present = sorted((len(b), t) for t in terms if (b := postings.get(t)) is not None and len(b) <= cap)
-        counts: Counter[int] = Counter()
-        spent = 0
-        for df, term in present:
-            if spent + df > CANDIDATE_POSTINGS_BUDGET:
+        counts: Counter[int] = Counter(
+            o for t, d in df.items() if d == 1 and (o := singles.get(t)) is not None
+        )
+        spent = len(counts)
+        for d, term in sorted((d, t) for t, d in df.items() if 1 < d <= cap):
+            if spent + d > CANDIDATE_POSTINGS_BUDGET:
                 break
             counts.update(postings[term])
-            spent += df
+            spent += d
         if self_ordinal is not None:
             counts.pop(self_ordinal, None)
-        # Ties by ordinal keep the pool deterministic.
-        best = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:CANDIDATE_POOL]
-        return [ordinal for ordinal, _ in best]
-
-
-class _Query:
-    """A query's terms with their idf² weights, ready to be scored against indexed documents."""
-
-    def __init__(
-        self, terms: array[int], postings: dict[int, array[int]], table: list[float], virtual: int
-    ) -> None:
-        self.postings = postings
-        self.table = table
-        self.virtual = virtual
-        self.weight = {
-            t: table[(len(b) if (b := postings.get(t)) is not None else 0) + virtual] for t in terms
-        }
-        self.terms = self.weight.keys()
-        self.norm2 = sum(self.weight.values())
-
-    def cosine(self, doc_terms: array[int]) -> float:
-        """idf-weighted binary cosine of the query and an indexed document."""
-        shared = self.terms & set(doc_terms)
-        if not shared:
-            return 0.0
-        table, postings = self.table, self.postings
-        # The document's norm over its own terms (C-level maps), then corrected for the shared terms
-        # whose df also counts the (virtual) query.
-        doc_norm2 = sum(map(table.__getitem__, map(len, map(postings.__getitem__, doc_terms))))
-        dot = 0.0
-        for term in shared:
-            weight = self.weight[term]
-            dot += weight
-            if self.virtual:
-                doc_norm2 += weight - table[len(postings[term])]
-        return dot / math.sqrt(self.norm2 * doc_norm2)
+        if len(counts) <= CANDIDATE_POOL:
+            return sorted(counts)
+        # The pool: every count above the pool's lowest count, then ties at it by ordinal, so the
+        # pool does not depend on the order the counts were made in.
+        lowest = heapq.nlargest(CANDIDATE_POOL, counts.values())[-1]
+        pool = [o for o, c in counts.items() if c > lowest]
+        ties = sorted(o for o, c in counts.items() if c == lowest)
+        return pool + ties[: CANDIDATE_POOL - len(pool)]
 
 
 # --- findings ---------------------------------------------------------------------------------------
