@@ -6,16 +6,14 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from govkit.db import UnitOfWorkFactory, create_engine
+from govkit.db import UnitOfWorkFactory
 from govkit.events import new_event
 from govkit.events.nats import NatsConnection, ensure_stream
-from govkit.events.outbox import outbox_writer
-from govkit.testing.services import service_db
 from govproj.common.v1 import common_pb2
 from govproj.intake.events.v1 import events_pb2
 from review.adapters.orm import events, review_cases
-from review.bootstrap import spec
-from review.entrypoints.consumers import DECLARATION_SUBMITTED, consumers
+from review.entrypoints.consumers import DECLARATION_SUBMITTED, consumers_for
+from review.service import ReviewDeps
 
 pytestmark = pytest.mark.integration
 
@@ -44,12 +42,9 @@ async def count_cases(uow: UnitOfWorkFactory, tenant: str) -> int:
         return int((await tx.session.execute(select(func.count()).select_from(review_cases))).scalar_one())
 
 
-async def test_the_same_event_delivered_twice_opens_one_case(pg, nats_server) -> None:  # type: ignore[no-untyped-def]
-    db = await service_db(pg, spec())
-    engine = create_engine(db.app_url)
+async def test_the_same_event_delivered_twice_opens_one_case(deps: ReviewDeps, tenants, nats_server) -> None:  # type: ignore[no-untyped-def]
     nats = NatsConnection(url=nats_server.url, name="review-test")
-    uow = UnitOfWorkFactory(engine=engine, outbox_writer=outbox_writer(events))
-    tenant = f"t-{uuid.uuid4().hex[:8]}"
+    tenant = tenants.wuxing
     try:
         js = await nats.jetstream(timeout=10)
         await ensure_stream(js, "intake")
@@ -63,8 +58,9 @@ async def test_the_same_event_delivered_twice_opens_one_case(pg, nats_server) ->
             pass
 
         infra = Infra()
-        infra.uow, infra.tables, infra.nats = uow, events, nats  # type: ignore[attr-defined]
-        (consumer,) = consumers(infra)  # type: ignore[arg-type]
+        infra.uow, infra.tables, infra.nats = deps.uow, events, nats  # type: ignore[attr-defined]
+        consumer = consumers_for(infra, deps)[0]  # type: ignore[arg-type]
+        assert consumer.filter_subjects == [DECLARATION_SUBMITTED]
         consumer.name = f"review-test-{uuid.uuid4().hex[:6]}"
         task = asyncio.create_task(consumer.run())
         try:
@@ -75,7 +71,6 @@ async def test_the_same_event_delivered_twice_opens_one_case(pg, nats_server) ->
         finally:
             task.cancel()
         assert consumer.processed >= 2
-        assert await count_cases(uow, tenant) == 1
+        assert await count_cases(deps.uow, tenant) == 1
     finally:
         await nats.close()
-        await engine.dispose()

@@ -98,9 +98,16 @@ def test_payload_snapshot_reads_new_fields_and_ignores_unknown_ones() -> None:
     )
     assert snap.amount == Decimal("1200000.00") and snap.supplementary and snap.target_year == 2026
     assert snap.document_types() == frozenset({"application_form"})
+    # proto3 JSON leaves out false values: an absent yes/no field of the contract reads as "no".
     assert snap.facts(tenant_level="county") == {
         "amount": Decimal("1200000.00"),
         "goods_and_services_only": False,
+        "public_facing": False,
+        "simple": False,
+        "emergency": False,
         "tenant_level": "county",
     }
+    breakdown = from_payload({"amount": {"amount": "1"}, "breakdown": {"software": {"amount": "1.00"}}})
+    assert breakdown.has_field("breakdown")
+    assert not from_payload({"amount": {"amount": "1"}, "breakdown": {"software": {}}}).has_field("breakdown")
     assert from_payload(snap.to_dict()) == snap

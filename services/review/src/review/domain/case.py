@@ -200,6 +200,15 @@ def transition(case: ReviewCase, action: Action, *, at: datetime) -> ReviewCase:
     return replace(case, status=status, stage=stage, updated_at=at)
 
 
+def prepare_anew(case: ReviewCase, *, at: datetime) -> ReviewCase:
+    """Review rounds exhausted (lhasa §11): the application is void and the unit prepares its
+    materials anew; the case waits for a new application where it waited before."""
+    if not (case.status is CaseStatus.APPROVAL_REVIEW and case.stage is Stage.APPROVAL):
+        raise _state_error(case, Action.PREPARE_ANEW)
+    status = CaseStatus.AWAITING_APPLICATION if case.supplementary else CaseStatus.IN_PLAN
+    return replace(case, status=status, stage=Stage.APPROVAL, updated_at=at)
+
+
 def require(case: ReviewCase, action: Action) -> None:
     """Raise the 422 unless ``action`` is allowed now."""
     if not can(case, action):

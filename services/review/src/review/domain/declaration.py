@@ -86,7 +86,20 @@ class DeclarationSnapshot:
     goals: str = ""
     necessity: str = ""
     late_route: str = ""
+    plan_year: int | None = None
+    supplementary_approved_by: str = ""
+    funds_secured: bool = False
+    simple: bool | None = None
+    emergency: bool | None = None
+    construction_unit: str = ""
+    contact: str = ""
+    citations: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def plan_target_year(self) -> int | None:
+        """The plan year the declaration is for (intake's plan_year, else its target year)."""
+        return self.plan_year or self.target_year
 
     # ---- the formal review's view -------------------------------------------------------------
 
@@ -97,10 +110,7 @@ class DeclarationSnapshot:
     def has_field(self, code: str) -> bool:
         """Whether the form field ``code`` is filled in (blank text and empty lists are not)."""
         if code == "breakdown":
-            value = self.breakdown
-            if isinstance(value, str):
-                return bool(value.strip())
-            return bool(value)
+            return _filled(self.breakdown)
         if code in TEXT_FIELDS:
             return bool(str(getattr(self, code) or "").strip())
         value = self.extra.get(code)
@@ -122,6 +132,10 @@ class DeclarationSnapshot:
             facts["goods_and_services_only"] = self.goods_and_services_only
         if self.public_facing is not None:
             facts["public_facing"] = self.public_facing
+        if self.simple is not None:
+            facts["simple"] = self.simple
+        if self.emergency is not None:
+            facts["emergency"] = self.emergency
         if tenant_level:
             facts["tenant_level"] = tenant_level
         return facts
@@ -163,6 +177,14 @@ class DeclarationSnapshot:
             "goals": self.goals,
             "necessity": self.necessity,
             "late_route": self.late_route,
+            "plan_year": self.plan_year,
+            "supplementary_approved_by": self.supplementary_approved_by,
+            "funds_secured": self.funds_secured,
+            "simple": self.simple,
+            "emergency": self.emergency,
+            "construction_unit": self.construction_unit,
+            "contact": self.contact,
+            "citations": list(self.citations),
             "extra": dict(self.extra),
         }
 
@@ -176,15 +198,33 @@ class DeclarationSnapshot:
         return replace(self, amount=amount)
 
 
+def _filled(value: Any) -> bool:
+    """A breakdown is filled in when some part of it carries a non-zero amount (or text)."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, Mapping):
+        if "amount" in value and len(value) == 1:
+            return _amount(value) != 0
+        return any(_filled(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_filled(v) for v in value)
+    if isinstance(value, int | float | Decimal):
+        return value != 0
+    return bool(value)
+
+
 def _text(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     return "" if value is None else str(value)
 
 
-def _bool(data: Mapping[str, Any], key: str) -> bool | None:
+def _bool(data: Mapping[str, Any], key: str, *, proto: bool = True) -> bool | None:
+    # proto3 JSON leaves out false: an absent yes/no field of the intake contract is "no".
     value = data.get(key)
     if value is None or value == "":
-        return None
+        return False if proto else None
     if isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -215,8 +255,12 @@ def from_payload(data: Mapping[str, Any]) -> DeclarationSnapshot:
     """A snapshot from a ``DeclarationSubmitted`` payload (proto JSON with field names kept).
 
     Read as a mapping, not through the generated class, so that fields intake adds later are
-    picked up as soon as they are sent and absent ones default (additive evolution).
+    picked up as soon as they are sent and absent ones default (additive evolution). proto3 JSON
+    omits false, zero and empty values, so an absent yes/no field reads as "no".
     """
+    citations = tuple(
+        str(c.get("ref", "")) if isinstance(c, Mapping) else str(c) for c in data.get("citations") or []
+    )
     materials = tuple(Material.from_dict(m) for m in data.get("materials") or [] if isinstance(m, Mapping))
     findings = tuple(dict(f) for f in data.get("findings") or [] if isinstance(f, Mapping))
     return DeclarationSnapshot(
@@ -254,5 +298,13 @@ def from_payload(data: Mapping[str, Any]) -> DeclarationSnapshot:
         goals=_text(data, "goals"),
         necessity=_text(data, "necessity"),
         late_route=_text(data, "late_route"),
+        plan_year=_int(data, "plan_year") or None,
+        supplementary_approved_by=_text(data, "supplementary_approved_by"),
+        funds_secured=bool(_bool(data, "funds_secured")),
+        simple=_bool(data, "simple"),
+        emergency=_bool(data, "emergency"),
+        construction_unit=_text(data, "construction_unit"),
+        contact=_text(data, "contact"),
+        citations=tuple(c for c in citations if c),
         extra=dict(data.get("extra") or {}),
     )

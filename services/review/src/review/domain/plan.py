@@ -43,6 +43,7 @@ class EntryStatus(StrEnum):
     APPROVED = "approved"
     LAPSED = "lapsed"
     WITHDRAWN = "withdrawn"
+    REJECTED = "rejected"  # the approval was refused
 
 
 class PlanStatus(StrEnum):

@@ -1,25 +1,48 @@
-"""review's event consumers."""
+"""review's event consumers: intake's declaration.submitted, .resubmitted and .withdrawn."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from govkit.bootstrap import Infrastructure
+from govkit.events import Envelope
 from govkit.events.consumer import EventConsumer
 from govkit.events.nats import stream_name
-from review import service
+from review.service import ReviewDeps
+from review.service import cases as case_service
 
 DECLARATION_SUBMITTED = "govproj.intake.v1.declaration.submitted"
+DECLARATION_RESUBMITTED = "govproj.intake.v1.declaration.resubmitted"
+DECLARATION_WITHDRAWN = "govproj.intake.v1.declaration.withdrawn"
+
+Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
 
-def consumers(infra: Infrastructure) -> list[EventConsumer]:
-    """Durable consumers of the review service."""
+def _bound(handler: Callable[..., Awaitable[None]], deps: ReviewDeps) -> Handler:
+    async def handle(session: AsyncSession, envelope: Envelope) -> None:
+        await handler(session, envelope, deps=deps)
+
+    return handle
+
+
+def consumers_for(infra: Infrastructure, deps: ReviewDeps) -> list[EventConsumer]:
+    """Durable consumers of the review service (one per subject, each with its own inbox name)."""
+    specs = [
+        ("review-declaration-submitted", DECLARATION_SUBMITTED, case_service.open_case),
+        ("review-declaration-resubmitted", DECLARATION_RESUBMITTED, case_service.resubmit_case),
+        ("review-declaration-withdrawn", DECLARATION_WITHDRAWN, case_service.withdraw_case),
+    ]
     return [
         EventConsumer(
-            name="review-declaration-submitted",
+            name=name,
             stream=stream_name("intake"),
-            filter_subjects=[DECLARATION_SUBMITTED],
-            handler=service.open_case_for_declaration,
+            filter_subjects=[subject],
+            handler=_bound(handler, deps),
             session_factory=infra.uow.session_factory,
             tables=infra.tables,
             nats=infra.nats,
         )
+        for name, subject, handler in specs
     ]

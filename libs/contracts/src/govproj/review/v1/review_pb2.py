@@ -25,25 +25,61 @@ _sym_db = _symbol_database.Default()
 from govproj.common.v1 import common_pb2 as govproj_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egovproj/review/v1/review.proto\x12\x11govproj.review.v1\x1a\x1egovproj/common/v1/common.proto\"\xfe\x01\n\nReviewCase\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x16\n\x0e\x64\x65\x63laration_id\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x63laring_org_id\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12(\n\x06\x61mount\x18\x06 \x01(\x0b\x32\x18.govproj.common.v1.Money\x12\x14\n\x0cproject_code\x18\x07 \x01(\t\x12-\n\x06status\x18\x08 \x01(\x0e\x32\x1d.govproj.review.v1.CaseStatus\x12\x11\n\topened_at\x18\t \x01(\t\x12\x0f\n\x07version\x18\n \x01(\x05\"4\n\x0eGetCaseRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65\x63laration_id\x18\x02 \x01(\t\"E\n\x0fGetCaseResponse\x12\x32\n\x0breview_case\x18\x01 \x01(\x0b\x32\x1d.govproj.review.v1.ReviewCase\"Q\n\x10ListCasesRequest\x12\x16\n\x0e\x64\x65\x63laration_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Z\n\x11ListCasesResponse\x12,\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x1d.govproj.review.v1.ReviewCase\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*r\n\nCaseStatus\x12\x1b\n\x17\x43\x41SE_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41SE_STATUS_OPEN\x10\x01\x12\x18\n\x14\x43\x41SE_STATUS_RETURNED\x10\x02\x12\x17\n\x13\x43\x41SE_STATUS_DECIDED\x10\x03\x32\xbd\x01\n\x11ReviewCaseService\x12P\n\x07GetCase\x12!.govproj.review.v1.GetCaseRequest\x1a\".govproj.review.v1.GetCaseResponse\x12V\n\tListCases\x12#.govproj.review.v1.ListCasesRequest\x1a$.govproj.review.v1.ListCasesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1egovproj/review/v1/review.proto\x12\x11govproj.review.v1\x1a\x1egovproj/common/v1/common.proto\"\x99\x04\n\nReviewCase\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x16\n\x0e\x64\x65\x63laration_id\x18\x03 \x01(\t\x12\x18\n\x10\x64\x65\x63laring_org_id\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12(\n\x06\x61mount\x18\x06 \x01(\x0b\x32\x18.govproj.common.v1.Money\x12\x14\n\x0cproject_code\x18\x07 \x01(\t\x12-\n\x06status\x18\x08 \x01(\x0e\x32\x1d.govproj.review.v1.CaseStatus\x12\x11\n\topened_at\x18\t \x01(\t\x12\x0f\n\x07version\x18\n \x01(\x05\x12\x1b\n\x13reviewing_tenant_id\x18\x0b \x01(\t\x12\r\n\x05stage\x18\x0c \x01(\t\x12\x10\n\x08org_name\x18\r \x01(\t\x12\x15\n\rsupplementary\x18\x0e \x01(\x08\x12\x0f\n\x07pack_id\x18\x0f \x01(\t\x12\x13\n\x0btarget_year\x18\x10 \x01(\x05\x12\r\n\x05round\x18\x11 \x01(\x05\x12\x12\n\nplan_level\x18\x12 \x01(\t\x12-\n\x0bplan_budget\x18\x13 \x01(\x0b\x32\x18.govproj.common.v1.Money\x12\x39\n\x14\x64\x65legation_citations\x18\x14 \x03(\x0b\x32\x1b.govproj.common.v1.Citation\x12\x11\n\tstatus_zh\x18\x15 \x01(\t\"4\n\x0eGetCaseRequest\x12\n\n\x02id\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65\x63laration_id\x18\x02 \x01(\t\"E\n\x0fGetCaseResponse\x12\x32\n\x0breview_case\x18\x01 \x01(\x0b\x32\x1d.govproj.review.v1.ReviewCase\"a\n\x10ListCasesRequest\x12\x16\n\x0e\x64\x65\x63laration_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\"Z\n\x11ListCasesResponse\x12,\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x1d.govproj.review.v1.ReviewCase\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"~\n\rChecklistItem\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x10\n\x08label_zh\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07present\x18\x04 \x01(\x08\x12.\n\tcitations\x18\x05 \x03(\x0b\x32\x1b.govproj.common.v1.Citation\"&\n\x13GetChecklistRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\"h\n\x14GetChecklistResponse\x12\r\n\x05stage\x18\x01 \x01(\t\x12/\n\x05items\x18\x02 \x03(\x0b\x32 .govproj.review.v1.ChecklistItem\x12\x10\n\x08\x63omplete\x18\x03 \x01(\x08\"\xda\x01\n\x12\x46ormalReviewRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12\r\n\x05round\x18\x03 \x01(\x05\x12\x0f\n\x07outcome\x18\x04 \x01(\t\x12/\n\x05items\x18\x05 \x03(\x0b\x32 .govproj.review.v1.ChecklistItem\x12\x13\n\x0breviewed_by\x18\x06 \x01(\t\x12\x13\n\x0breviewed_at\x18\x07 \x01(\t\x12.\n\tcitations\x18\x08 \x03(\x0b\x32\x1b.govproj.common.v1.Citation\"F\n\x13\x46ormalReviewRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\r\n\x05notes\x18\x03 \x03(\t\"\x81\x01\n\x14\x46ormalReviewResponse\x12\x32\n\x0breview_case\x18\x01 \x01(\x0b\x32\x1d.govproj.review.v1.ReviewCase\x12\x35\n\x06review\x18\x02 \x01(\x0b\x32%.govproj.review.v1.FormalReviewRecord\"+\n\x18ListFormalReviewsRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\"S\n\x19ListFormalReviewsResponse\x12\x36\n\x07reviews\x18\x01 \x03(\x0b\x32%.govproj.review.v1.FormalReviewRecord\"\x88\x02\n\x07Opinion\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\x12\n\ndepartment\x18\x03 \x01(\t\x12\x12\n\nreviews_zh\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0f\n\x07verdict\x18\x06 \x01(\t\x12\x0c\n\x04text\x18\x07 \x01(\t\x12\x10\n\x08given_by\x18\x08 \x01(\t\x12\x10\n\x08given_at\x18\t \x01(\t\x12\x14\n\x0crequested_at\x18\n \x01(\t\x12\x0e\n\x06\x64ue_on\x18\x0b \x01(\t\x12.\n\tcitations\x18\x0c \x03(\x0b\x32\x1b.govproj.common.v1.Citation\x12\x0f\n\x07version\x18\r \x01(\x05\"&\n\x13ListOpinionsRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\"D\n\x14ListOpinionsResponse\x12,\n\x08opinions\x18\x01 \x03(\x0b\x32\x1a.govproj.review.v1.Opinion\"X\n\x12GiveOpinionRequest\x12\x12\n\nopinion_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x0f\n\x07verdict\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"B\n\x13GiveOpinionResponse\x12+\n\x07opinion\x18\x01 \x01(\x0b\x32\x1a.govproj.review.v1.Opinion\"\x9e\x01\n\x11\x44\x65\x63idePlanRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x05\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\r\n\x05level\x18\x04 \x01(\t\x12(\n\x06\x62udget\x18\x05 \x01(\x0b\x32\x18.govproj.common.v1.Money\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\r\n\x05items\x18\x07 \x03(\t\"\xcc\x01\n\x0cPlanDecision\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\t\x12(\n\x06\x62udget\x18\x04 \x01(\x0b\x32\x18.govproj.common.v1.Money\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x12\n\ndecided_by\x18\x06 \x01(\t\x12\x12\n\ndecided_at\x18\x07 \x01(\t\x12.\n\tcitations\x18\x08 \x03(\x0b\x32\x1b.govproj.common.v1.Citation\"{\n\x12\x44\x65\x63idePlanResponse\x12\x32\n\x0breview_case\x18\x01 \x01(\x0b\x32\x1d.govproj.review.v1.ReviewCase\x12\x31\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0b\x32\x1f.govproj.review.v1.PlanDecision\"+\n\x18ListPlanDecisionsRequest\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\"O\n\x19ListPlanDecisionsResponse\x12\x32\n\tdecisions\x18\x01 \x03(\x0b\x32\x1f.govproj.review.v1.PlanDecision*\xd2\x02\n\nCaseStatus\x12\x1b\n\x17\x43\x41SE_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41SE_STATUS_OPEN\x10\x01\x12\x18\n\x14\x43\x41SE_STATUS_RETURNED\x10\x02\x12\x17\n\x13\x43\x41SE_STATUS_DECIDED\x10\x03\x12\x17\n\x13\x43\x41SE_STATUS_IN_PLAN\x10\x04\x12$\n CASE_STATUS_AWAITING_APPLICATION\x10\x05\x12\x1f\n\x1b\x43\x41SE_STATUS_APPROVAL_REVIEW\x10\x06\x12\x18\n\x14\x43\x41SE_STATUS_APPROVED\x10\x07\x12\x18\n\x14\x43\x41SE_STATUS_REJECTED\x10\x08\x12\x19\n\x15\x43\x41SE_STATUS_WITHDRAWN\x10\t\x12\x16\n\x12\x43\x41SE_STATUS_LAPSED\x10\n\x12\x17\n\x13\x43\x41SE_STATUS_EXPIRED\x10\x0b\x32\xf9\x06\n\x11ReviewCaseService\x12P\n\x07GetCase\x12!.govproj.review.v1.GetCaseRequest\x1a\".govproj.review.v1.GetCaseResponse\x12V\n\tListCases\x12#.govproj.review.v1.ListCasesRequest\x1a$.govproj.review.v1.ListCasesResponse\x12_\n\x0cGetChecklist\x12&.govproj.review.v1.GetChecklistRequest\x1a\'.govproj.review.v1.GetChecklistResponse\x12_\n\x0c\x46ormalReview\x12&.govproj.review.v1.FormalReviewRequest\x1a\'.govproj.review.v1.FormalReviewResponse\x12n\n\x11ListFormalReviews\x12+.govproj.review.v1.ListFormalReviewsRequest\x1a,.govproj.review.v1.ListFormalReviewsResponse\x12_\n\x0cListOpinions\x12&.govproj.review.v1.ListOpinionsRequest\x1a\'.govproj.review.v1.ListOpinionsResponse\x12\\\n\x0bGiveOpinion\x12%.govproj.review.v1.GiveOpinionRequest\x1a&.govproj.review.v1.GiveOpinionResponse\x12Y\n\nDecidePlan\x12$.govproj.review.v1.DecidePlanRequest\x1a%.govproj.review.v1.DecidePlanResponse\x12n\n\x11ListPlanDecisions\x12+.govproj.review.v1.ListPlanDecisionsRequest\x1a,.govproj.review.v1.ListPlanDecisionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'govproj.review.v1.review_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CASESTATUS']._serialized_start=642
-  _globals['_CASESTATUS']._serialized_end=756
+  _globals['_CASESTATUS']._serialized_start=2925
+  _globals['_CASESTATUS']._serialized_end=3263
   _globals['_REVIEWCASE']._serialized_start=86
-  _globals['_REVIEWCASE']._serialized_end=340
-  _globals['_GETCASEREQUEST']._serialized_start=342
-  _globals['_GETCASEREQUEST']._serialized_end=394
-  _globals['_GETCASERESPONSE']._serialized_start=396
-  _globals['_GETCASERESPONSE']._serialized_end=465
-  _globals['_LISTCASESREQUEST']._serialized_start=467
-  _globals['_LISTCASESREQUEST']._serialized_end=548
-  _globals['_LISTCASESRESPONSE']._serialized_start=550
-  _globals['_LISTCASESRESPONSE']._serialized_end=640
-  _globals['_REVIEWCASESERVICE']._serialized_start=759
-  _globals['_REVIEWCASESERVICE']._serialized_end=948
+  _globals['_REVIEWCASE']._serialized_end=623
+  _globals['_GETCASEREQUEST']._serialized_start=625
+  _globals['_GETCASEREQUEST']._serialized_end=677
+  _globals['_GETCASERESPONSE']._serialized_start=679
+  _globals['_GETCASERESPONSE']._serialized_end=748
+  _globals['_LISTCASESREQUEST']._serialized_start=750
+  _globals['_LISTCASESREQUEST']._serialized_end=847
+  _globals['_LISTCASESRESPONSE']._serialized_start=849
+  _globals['_LISTCASESRESPONSE']._serialized_end=939
+  _globals['_CHECKLISTITEM']._serialized_start=941
+  _globals['_CHECKLISTITEM']._serialized_end=1067
+  _globals['_GETCHECKLISTREQUEST']._serialized_start=1069
+  _globals['_GETCHECKLISTREQUEST']._serialized_end=1107
+  _globals['_GETCHECKLISTRESPONSE']._serialized_start=1109
+  _globals['_GETCHECKLISTRESPONSE']._serialized_end=1213
+  _globals['_FORMALREVIEWRECORD']._serialized_start=1216
+  _globals['_FORMALREVIEWRECORD']._serialized_end=1434
+  _globals['_FORMALREVIEWREQUEST']._serialized_start=1436
+  _globals['_FORMALREVIEWREQUEST']._serialized_end=1506
+  _globals['_FORMALREVIEWRESPONSE']._serialized_start=1509
+  _globals['_FORMALREVIEWRESPONSE']._serialized_end=1638
+  _globals['_LISTFORMALREVIEWSREQUEST']._serialized_start=1640
+  _globals['_LISTFORMALREVIEWSREQUEST']._serialized_end=1683
+  _globals['_LISTFORMALREVIEWSRESPONSE']._serialized_start=1685
+  _globals['_LISTFORMALREVIEWSRESPONSE']._serialized_end=1768
+  _globals['_OPINION']._serialized_start=1771
+  _globals['_OPINION']._serialized_end=2035
+  _globals['_LISTOPINIONSREQUEST']._serialized_start=2037
+  _globals['_LISTOPINIONSREQUEST']._serialized_end=2075
+  _globals['_LISTOPINIONSRESPONSE']._serialized_start=2077
+  _globals['_LISTOPINIONSRESPONSE']._serialized_end=2145
+  _globals['_GIVEOPINIONREQUEST']._serialized_start=2147
+  _globals['_GIVEOPINIONREQUEST']._serialized_end=2235
+  _globals['_GIVEOPINIONRESPONSE']._serialized_start=2237
+  _globals['_GIVEOPINIONRESPONSE']._serialized_end=2303
+  _globals['_DECIDEPLANREQUEST']._serialized_start=2306
+  _globals['_DECIDEPLANREQUEST']._serialized_end=2464
+  _globals['_PLANDECISION']._serialized_start=2467
+  _globals['_PLANDECISION']._serialized_end=2671
+  _globals['_DECIDEPLANRESPONSE']._serialized_start=2673
+  _globals['_DECIDEPLANRESPONSE']._serialized_end=2796
+  _globals['_LISTPLANDECISIONSREQUEST']._serialized_start=2798
+  _globals['_LISTPLANDECISIONSREQUEST']._serialized_end=2841
+  _globals['_LISTPLANDECISIONSRESPONSE']._serialized_start=2843
+  _globals['_LISTPLANDECISIONSRESPONSE']._serialized_end=2922
+  _globals['_REVIEWCASESERVICE']._serialized_start=3266
+  _globals['_REVIEWCASESERVICE']._serialized_end=4155
 # @@protoc_insertion_point(module_scope)

@@ -28,15 +28,39 @@ class _CaseStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CaseStatus
     DESCRIPTOR: _descriptor.EnumDescriptor
     CASE_STATUS_UNSPECIFIED: _CaseStatus.ValueType  # 0
     CASE_STATUS_OPEN: _CaseStatus.ValueType  # 1
+    """plan review running"""
     CASE_STATUS_RETURNED: _CaseStatus.ValueType  # 2
+    """back with the applicant (补正), clocks paused"""
     CASE_STATUS_DECIDED: _CaseStatus.ValueType  # 3
+    """unused since the plan and approval stages have their own states"""
+    CASE_STATUS_IN_PLAN: _CaseStatus.ValueType  # 4
+    CASE_STATUS_AWAITING_APPLICATION: _CaseStatus.ValueType  # 5
+    """supplementary project, no plan review"""
+    CASE_STATUS_APPROVAL_REVIEW: _CaseStatus.ValueType  # 6
+    CASE_STATUS_APPROVED: _CaseStatus.ValueType  # 7
+    CASE_STATUS_REJECTED: _CaseStatus.ValueType  # 8
+    CASE_STATUS_WITHDRAWN: _CaseStatus.ValueType  # 9
+    CASE_STATUS_LAPSED: _CaseStatus.ValueType  # 10
+    CASE_STATUS_EXPIRED: _CaseStatus.ValueType  # 11
 
 class CaseStatus(_CaseStatus, metaclass=_CaseStatusEnumTypeWrapper): ...
 
 CASE_STATUS_UNSPECIFIED: CaseStatus.ValueType  # 0
 CASE_STATUS_OPEN: CaseStatus.ValueType  # 1
+"""plan review running"""
 CASE_STATUS_RETURNED: CaseStatus.ValueType  # 2
+"""back with the applicant (补正), clocks paused"""
 CASE_STATUS_DECIDED: CaseStatus.ValueType  # 3
+"""unused since the plan and approval stages have their own states"""
+CASE_STATUS_IN_PLAN: CaseStatus.ValueType  # 4
+CASE_STATUS_AWAITING_APPLICATION: CaseStatus.ValueType  # 5
+"""supplementary project, no plan review"""
+CASE_STATUS_APPROVAL_REVIEW: CaseStatus.ValueType  # 6
+CASE_STATUS_APPROVED: CaseStatus.ValueType  # 7
+CASE_STATUS_REJECTED: CaseStatus.ValueType  # 8
+CASE_STATUS_WITHDRAWN: CaseStatus.ValueType  # 9
+CASE_STATUS_LAPSED: CaseStatus.ValueType  # 10
+CASE_STATUS_EXPIRED: CaseStatus.ValueType  # 11
 Global___CaseStatus: _TypeAlias = CaseStatus  # noqa: Y015
 
 @_typing.final
@@ -53,6 +77,17 @@ class ReviewCase(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     OPENED_AT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    REVIEWING_TENANT_ID_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    ORG_NAME_FIELD_NUMBER: _builtins.int
+    SUPPLEMENTARY_FIELD_NUMBER: _builtins.int
+    PACK_ID_FIELD_NUMBER: _builtins.int
+    TARGET_YEAR_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    PLAN_LEVEL_FIELD_NUMBER: _builtins.int
+    PLAN_BUDGET_FIELD_NUMBER: _builtins.int
+    DELEGATION_CITATIONS_FIELD_NUMBER: _builtins.int
+    STATUS_ZH_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     declaration_id: _builtins.str
@@ -62,8 +97,22 @@ class ReviewCase(_message.Message):
     status: Global___CaseStatus.ValueType
     opened_at: _builtins.str
     version: _builtins.int
+    reviewing_tenant_id: _builtins.str
+    stage: _builtins.str
+    """"plan" | "approval" | "change" """
+    org_name: _builtins.str
+    supplementary: _builtins.bool
+    pack_id: _builtins.str
+    target_year: _builtins.int
+    round: _builtins.int
+    plan_level: _builtins.str
+    status_zh: _builtins.str
     @_builtins.property
     def amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def plan_budget(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def delegation_citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
     def __init__(
         self,
         *,
@@ -77,10 +126,21 @@ class ReviewCase(_message.Message):
         status: Global___CaseStatus.ValueType = ...,
         opened_at: _builtins.str = ...,
         version: _builtins.int = ...,
+        reviewing_tenant_id: _builtins.str = ...,
+        stage: _builtins.str = ...,
+        org_name: _builtins.str = ...,
+        supplementary: _builtins.bool = ...,
+        pack_id: _builtins.str = ...,
+        target_year: _builtins.int = ...,
+        round: _builtins.int = ...,
+        plan_level: _builtins.str = ...,
+        plan_budget: _common_pb2.Money | None = ...,
+        delegation_citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+        status_zh: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "plan_budget", b"plan_budget"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "declaration_id", b"declaration_id", "declaring_org_id", b"declaring_org_id", "id", b"id", "name", b"name", "opened_at", b"opened_at", "project_code", b"project_code", "status", b"status", "tenant_id", b"tenant_id", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "declaration_id", b"declaration_id", "declaring_org_id", b"declaring_org_id", "delegation_citations", b"delegation_citations", "id", b"id", "name", b"name", "opened_at", b"opened_at", "org_name", b"org_name", "pack_id", b"pack_id", "plan_budget", b"plan_budget", "plan_level", b"plan_level", "project_code", b"project_code", "reviewing_tenant_id", b"reviewing_tenant_id", "round", b"round", "stage", b"stage", "status", b"status", "status_zh", b"status_zh", "supplementary", b"supplementary", "target_year", b"target_year", "tenant_id", b"tenant_id", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -136,19 +196,22 @@ class ListCasesRequest(_message.Message):
     DECLARATION_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     declaration_id: _builtins.str
     page_size: _builtins.int
     page_token: _builtins.str
+    status: _builtins.str
     def __init__(
         self,
         *,
         declaration_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        status: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration_id", b"declaration_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration_id", b"declaration_id", "page_size", b"page_size", "page_token", b"page_token", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -176,3 +239,508 @@ class ListCasesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListCasesResponse: _TypeAlias = ListCasesResponse  # noqa: Y015
+
+@_typing.final
+class ChecklistItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    LABEL_ZH_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    PRESENT_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    label_zh: _builtins.str
+    kind: _builtins.str
+    """"document" | "field" | "fact" | "reviewer" """
+    present: _builtins.bool
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        label_zh: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        present: _builtins.bool = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "code", b"code", "kind", b"kind", "label_zh", b"label_zh", "present", b"present"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChecklistItem: _TypeAlias = ChecklistItem  # noqa: Y015
+
+@_typing.final
+class GetChecklistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChecklistRequest: _TypeAlias = GetChecklistRequest  # noqa: Y015
+
+@_typing.final
+class GetChecklistResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAGE_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    stage: _builtins.str
+    complete: _builtins.bool
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistItem]: ...
+    def __init__(
+        self,
+        *,
+        stage: _builtins.str = ...,
+        items: _abc.Iterable[Global___ChecklistItem] | None = ...,
+        complete: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "items", b"items", "stage", b"stage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChecklistResponse: _TypeAlias = GetChecklistResponse  # noqa: Y015
+
+@_typing.final
+class FormalReviewRecord(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    REVIEWED_BY_FIELD_NUMBER: _builtins.int
+    REVIEWED_AT_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    stage: _builtins.str
+    round: _builtins.int
+    outcome: _builtins.str
+    """"passed" | "incomplete" """
+    reviewed_by: _builtins.str
+    reviewed_at: _builtins.str
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChecklistItem]: ...
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        stage: _builtins.str = ...,
+        round: _builtins.int = ...,
+        outcome: _builtins.str = ...,
+        items: _abc.Iterable[Global___ChecklistItem] | None = ...,
+        reviewed_by: _builtins.str = ...,
+        reviewed_at: _builtins.str = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "id", b"id", "items", b"items", "outcome", b"outcome", "reviewed_at", b"reviewed_at", "reviewed_by", b"reviewed_by", "round", b"round", "stage", b"stage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FormalReviewRecord: _TypeAlias = FormalReviewRecord  # noqa: Y015
+
+@_typing.final
+class FormalReviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    version: _builtins.int
+    @_builtins.property
+    def notes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Problems the reviewer found by reading (wrong rather than missing); any of them returns the case."""
+
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        notes: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "notes", b"notes", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FormalReviewRequest: _TypeAlias = FormalReviewRequest  # noqa: Y015
+
+@_typing.final
+class FormalReviewResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEW_CASE_FIELD_NUMBER: _builtins.int
+    REVIEW_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def review_case(self) -> Global___ReviewCase: ...
+    @_builtins.property
+    def review(self) -> Global___FormalReviewRecord: ...
+    def __init__(
+        self,
+        *,
+        review_case: Global___ReviewCase | None = ...,
+        review: Global___FormalReviewRecord | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["review", b"review", "review_case", b"review_case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["review", b"review", "review_case", b"review_case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FormalReviewResponse: _TypeAlias = FormalReviewResponse  # noqa: Y015
+
+@_typing.final
+class ListFormalReviewsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFormalReviewsRequest: _TypeAlias = ListFormalReviewsRequest  # noqa: Y015
+
+@_typing.final
+class ListFormalReviewsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___FormalReviewRecord]: ...
+    def __init__(
+        self,
+        *,
+        reviews: _abc.Iterable[Global___FormalReviewRecord] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reviews", b"reviews"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFormalReviewsResponse: _TypeAlias = ListFormalReviewsResponse  # noqa: Y015
+
+@_typing.final
+class Opinion(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    DEPARTMENT_FIELD_NUMBER: _builtins.int
+    REVIEWS_ZH_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    GIVEN_BY_FIELD_NUMBER: _builtins.int
+    GIVEN_AT_FIELD_NUMBER: _builtins.int
+    REQUESTED_AT_FIELD_NUMBER: _builtins.int
+    DUE_ON_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    case_id: _builtins.str
+    department: _builtins.str
+    reviews_zh: _builtins.str
+    status: _builtins.str
+    """"pending" | "given" | "cancelled" """
+    verdict: _builtins.str
+    """"agree" | "agree_with_conditions" | "disagree" """
+    text: _builtins.str
+    given_by: _builtins.str
+    given_at: _builtins.str
+    requested_at: _builtins.str
+    due_on: _builtins.str
+    version: _builtins.int
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        department: _builtins.str = ...,
+        reviews_zh: _builtins.str = ...,
+        status: _builtins.str = ...,
+        verdict: _builtins.str = ...,
+        text: _builtins.str = ...,
+        given_by: _builtins.str = ...,
+        given_at: _builtins.str = ...,
+        requested_at: _builtins.str = ...,
+        due_on: _builtins.str = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "citations", b"citations", "department", b"department", "due_on", b"due_on", "given_at", b"given_at", "given_by", b"given_by", "id", b"id", "requested_at", b"requested_at", "reviews_zh", b"reviews_zh", "status", b"status", "text", b"text", "verdict", b"verdict", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Opinion: _TypeAlias = Opinion  # noqa: Y015
+
+@_typing.final
+class ListOpinionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOpinionsRequest: _TypeAlias = ListOpinionsRequest  # noqa: Y015
+
+@_typing.final
+class ListOpinionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPINIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def opinions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Opinion]: ...
+    def __init__(
+        self,
+        *,
+        opinions: _abc.Iterable[Global___Opinion] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["opinions", b"opinions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOpinionsResponse: _TypeAlias = ListOpinionsResponse  # noqa: Y015
+
+@_typing.final
+class GiveOpinionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPINION_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    VERDICT_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    opinion_id: _builtins.str
+    version: _builtins.int
+    verdict: _builtins.str
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        opinion_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        verdict: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["opinion_id", b"opinion_id", "text", b"text", "verdict", b"verdict", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GiveOpinionRequest: _TypeAlias = GiveOpinionRequest  # noqa: Y015
+
+@_typing.final
+class GiveOpinionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OPINION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def opinion(self) -> Global___Opinion: ...
+    def __init__(
+        self,
+        *,
+        opinion: Global___Opinion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["opinion", b"opinion"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["opinion", b"opinion"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GiveOpinionResponse: _TypeAlias = GiveOpinionResponse  # noqa: Y015
+
+@_typing.final
+class DecidePlanRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    version: _builtins.int
+    outcome: _builtins.str
+    """"in_plan" | "returned" | "rejected" """
+    level: _builtins.str
+    """"key" | "general" """
+    reason: _builtins.str
+    @_builtins.property
+    def budget(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """for a return: what to correct"""
+
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        outcome: _builtins.str = ...,
+        level: _builtins.str = ...,
+        budget: _common_pb2.Money | None = ...,
+        reason: _builtins.str = ...,
+        items: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "case_id", b"case_id", "items", b"items", "level", b"level", "outcome", b"outcome", "reason", b"reason", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecidePlanRequest: _TypeAlias = DecidePlanRequest  # noqa: Y015
+
+@_typing.final
+class PlanDecision(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    outcome: _builtins.str
+    level: _builtins.str
+    reason: _builtins.str
+    decided_by: _builtins.str
+    decided_at: _builtins.str
+    @_builtins.property
+    def budget(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        level: _builtins.str = ...,
+        budget: _common_pb2.Money | None = ...,
+        reason: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+        decided_at: _builtins.str = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "citations", b"citations", "decided_at", b"decided_at", "decided_by", b"decided_by", "id", b"id", "level", b"level", "outcome", b"outcome", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PlanDecision: _TypeAlias = PlanDecision  # noqa: Y015
+
+@_typing.final
+class DecidePlanResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEW_CASE_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def review_case(self) -> Global___ReviewCase: ...
+    @_builtins.property
+    def decision(self) -> Global___PlanDecision: ...
+    def __init__(
+        self,
+        *,
+        review_case: Global___ReviewCase | None = ...,
+        decision: Global___PlanDecision | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "review_case", b"review_case"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "review_case", b"review_case"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecidePlanResponse: _TypeAlias = DecidePlanResponse  # noqa: Y015
+
+@_typing.final
+class ListPlanDecisionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPlanDecisionsRequest: _TypeAlias = ListPlanDecisionsRequest  # noqa: Y015
+
+@_typing.final
+class ListPlanDecisionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def decisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___PlanDecision]: ...
+    def __init__(
+        self,
+        *,
+        decisions: _abc.Iterable[Global___PlanDecision] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decisions", b"decisions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPlanDecisionsResponse: _TypeAlias = ListPlanDecisionsResponse  # noqa: Y015

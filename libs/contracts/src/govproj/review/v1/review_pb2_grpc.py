@@ -44,6 +44,41 @@ class ReviewCaseServiceStub:
                 request_serializer=govproj_dot_review_dot_v1_dot_review__pb2.ListCasesRequest.SerializeToString,
                 response_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.ListCasesResponse.FromString,
                 _registered_method=True)
+        self.GetChecklist = channel.unary_unary(
+                '/govproj.review.v1.ReviewCaseService/GetChecklist',
+                request_serializer=govproj_dot_review_dot_v1_dot_review__pb2.GetChecklistRequest.SerializeToString,
+                response_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.GetChecklistResponse.FromString,
+                _registered_method=True)
+        self.FormalReview = channel.unary_unary(
+                '/govproj.review.v1.ReviewCaseService/FormalReview',
+                request_serializer=govproj_dot_review_dot_v1_dot_review__pb2.FormalReviewRequest.SerializeToString,
+                response_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.FormalReviewResponse.FromString,
+                _registered_method=True)
+        self.ListFormalReviews = channel.unary_unary(
+                '/govproj.review.v1.ReviewCaseService/ListFormalReviews',
+                request_serializer=govproj_dot_review_dot_v1_dot_review__pb2.ListFormalReviewsRequest.SerializeToString,
+                response_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.ListFormalReviewsResponse.FromString,
+                _registered_method=True)
+        self.ListOpinions = channel.unary_unary(
+                '/govproj.review.v1.ReviewCaseService/ListOpinions',
+                request_serializer=govproj_dot_review_dot_v1_dot_review__pb2.ListOpinionsRequest.SerializeToString,
+                response_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.ListOpinionsResponse.FromString,
+                _registered_method=True)
+        self.GiveOpinion = channel.unary_unary(
+                '/govproj.review.v1.ReviewCaseService/GiveOpinion',
+                request_serializer=govproj_dot_review_dot_v1_dot_review__pb2.GiveOpinionRequest.SerializeToString,
+                response_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.GiveOpinionResponse.FromString,
+                _registered_method=True)
+        self.DecidePlan = channel.unary_unary(
+                '/govproj.review.v1.ReviewCaseService/DecidePlan',
+                request_serializer=govproj_dot_review_dot_v1_dot_review__pb2.DecidePlanRequest.SerializeToString,
+                response_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.DecidePlanResponse.FromString,
+                _registered_method=True)
+        self.ListPlanDecisions = channel.unary_unary(
+                '/govproj.review.v1.ReviewCaseService/ListPlanDecisions',
+                request_serializer=govproj_dot_review_dot_v1_dot_review__pb2.ListPlanDecisionsRequest.SerializeToString,
+                response_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.ListPlanDecisionsResponse.FromString,
+                _registered_method=True)
 
 
 class ReviewCaseServiceServicer:
@@ -61,6 +96,48 @@ class ReviewCaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetChecklist(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FormalReview(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFormalReviews(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOpinions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GiveOpinion(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecidePlan(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPlanDecisions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReviewCaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -73,6 +150,41 @@ def add_ReviewCaseServiceServicer_to_server(servicer, server):
                     servicer.ListCases,
                     request_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.ListCasesRequest.FromString,
                     response_serializer=govproj_dot_review_dot_v1_dot_review__pb2.ListCasesResponse.SerializeToString,
+            ),
+            'GetChecklist': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChecklist,
+                    request_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.GetChecklistRequest.FromString,
+                    response_serializer=govproj_dot_review_dot_v1_dot_review__pb2.GetChecklistResponse.SerializeToString,
+            ),
+            'FormalReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.FormalReview,
+                    request_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.FormalReviewRequest.FromString,
+                    response_serializer=govproj_dot_review_dot_v1_dot_review__pb2.FormalReviewResponse.SerializeToString,
+            ),
+            'ListFormalReviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFormalReviews,
+                    request_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.ListFormalReviewsRequest.FromString,
+                    response_serializer=govproj_dot_review_dot_v1_dot_review__pb2.ListFormalReviewsResponse.SerializeToString,
+            ),
+            'ListOpinions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOpinions,
+                    request_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.ListOpinionsRequest.FromString,
+                    response_serializer=govproj_dot_review_dot_v1_dot_review__pb2.ListOpinionsResponse.SerializeToString,
+            ),
+            'GiveOpinion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GiveOpinion,
+                    request_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.GiveOpinionRequest.FromString,
+                    response_serializer=govproj_dot_review_dot_v1_dot_review__pb2.GiveOpinionResponse.SerializeToString,
+            ),
+            'DecidePlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecidePlan,
+                    request_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.DecidePlanRequest.FromString,
+                    response_serializer=govproj_dot_review_dot_v1_dot_review__pb2.DecidePlanResponse.SerializeToString,
+            ),
+            'ListPlanDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPlanDecisions,
+                    request_deserializer=govproj_dot_review_dot_v1_dot_review__pb2.ListPlanDecisionsRequest.FromString,
+                    response_serializer=govproj_dot_review_dot_v1_dot_review__pb2.ListPlanDecisionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -129,6 +241,195 @@ class ReviewCaseService:
             '/govproj.review.v1.ReviewCaseService/ListCases',
             govproj_dot_review_dot_v1_dot_review__pb2.ListCasesRequest.SerializeToString,
             govproj_dot_review_dot_v1_dot_review__pb2.ListCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChecklist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.review.v1.ReviewCaseService/GetChecklist',
+            govproj_dot_review_dot_v1_dot_review__pb2.GetChecklistRequest.SerializeToString,
+            govproj_dot_review_dot_v1_dot_review__pb2.GetChecklistResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FormalReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.review.v1.ReviewCaseService/FormalReview',
+            govproj_dot_review_dot_v1_dot_review__pb2.FormalReviewRequest.SerializeToString,
+            govproj_dot_review_dot_v1_dot_review__pb2.FormalReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFormalReviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.review.v1.ReviewCaseService/ListFormalReviews',
+            govproj_dot_review_dot_v1_dot_review__pb2.ListFormalReviewsRequest.SerializeToString,
+            govproj_dot_review_dot_v1_dot_review__pb2.ListFormalReviewsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOpinions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.review.v1.ReviewCaseService/ListOpinions',
+            govproj_dot_review_dot_v1_dot_review__pb2.ListOpinionsRequest.SerializeToString,
+            govproj_dot_review_dot_v1_dot_review__pb2.ListOpinionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GiveOpinion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.review.v1.ReviewCaseService/GiveOpinion',
+            govproj_dot_review_dot_v1_dot_review__pb2.GiveOpinionRequest.SerializeToString,
+            govproj_dot_review_dot_v1_dot_review__pb2.GiveOpinionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecidePlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.review.v1.ReviewCaseService/DecidePlan',
+            govproj_dot_review_dot_v1_dot_review__pb2.DecidePlanRequest.SerializeToString,
+            govproj_dot_review_dot_v1_dot_review__pb2.DecidePlanResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPlanDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.review.v1.ReviewCaseService/ListPlanDecisions',
+            govproj_dot_review_dot_v1_dot_review__pb2.ListPlanDecisionsRequest.SerializeToString,
+            govproj_dot_review_dot_v1_dot_review__pb2.ListPlanDecisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -33,12 +33,26 @@ class ReviewCaseServiceStub:
     def __new__(cls, channel: _aio.Channel) -> ReviewCaseServiceAsyncStub: ...
     GetCase: _grpc.UnaryUnaryMultiCallable[_review_pb2.GetCaseRequest, _review_pb2.GetCaseResponse]
     ListCases: _grpc.UnaryUnaryMultiCallable[_review_pb2.ListCasesRequest, _review_pb2.ListCasesResponse]
+    GetChecklist: _grpc.UnaryUnaryMultiCallable[_review_pb2.GetChecklistRequest, _review_pb2.GetChecklistResponse]
+    FormalReview: _grpc.UnaryUnaryMultiCallable[_review_pb2.FormalReviewRequest, _review_pb2.FormalReviewResponse]
+    ListFormalReviews: _grpc.UnaryUnaryMultiCallable[_review_pb2.ListFormalReviewsRequest, _review_pb2.ListFormalReviewsResponse]
+    ListOpinions: _grpc.UnaryUnaryMultiCallable[_review_pb2.ListOpinionsRequest, _review_pb2.ListOpinionsResponse]
+    GiveOpinion: _grpc.UnaryUnaryMultiCallable[_review_pb2.GiveOpinionRequest, _review_pb2.GiveOpinionResponse]
+    DecidePlan: _grpc.UnaryUnaryMultiCallable[_review_pb2.DecidePlanRequest, _review_pb2.DecidePlanResponse]
+    ListPlanDecisions: _grpc.UnaryUnaryMultiCallable[_review_pb2.ListPlanDecisionsRequest, _review_pb2.ListPlanDecisionsResponse]
 
 @_typing.type_check_only
 class ReviewCaseServiceAsyncStub(ReviewCaseServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetCase: _aio.UnaryUnaryMultiCallable[_review_pb2.GetCaseRequest, _review_pb2.GetCaseResponse]  # type: ignore[assignment]
     ListCases: _aio.UnaryUnaryMultiCallable[_review_pb2.ListCasesRequest, _review_pb2.ListCasesResponse]  # type: ignore[assignment]
+    GetChecklist: _aio.UnaryUnaryMultiCallable[_review_pb2.GetChecklistRequest, _review_pb2.GetChecklistResponse]  # type: ignore[assignment]
+    FormalReview: _aio.UnaryUnaryMultiCallable[_review_pb2.FormalReviewRequest, _review_pb2.FormalReviewResponse]  # type: ignore[assignment]
+    ListFormalReviews: _aio.UnaryUnaryMultiCallable[_review_pb2.ListFormalReviewsRequest, _review_pb2.ListFormalReviewsResponse]  # type: ignore[assignment]
+    ListOpinions: _aio.UnaryUnaryMultiCallable[_review_pb2.ListOpinionsRequest, _review_pb2.ListOpinionsResponse]  # type: ignore[assignment]
+    GiveOpinion: _aio.UnaryUnaryMultiCallable[_review_pb2.GiveOpinionRequest, _review_pb2.GiveOpinionResponse]  # type: ignore[assignment]
+    DecidePlan: _aio.UnaryUnaryMultiCallable[_review_pb2.DecidePlanRequest, _review_pb2.DecidePlanResponse]  # type: ignore[assignment]
+    ListPlanDecisions: _aio.UnaryUnaryMultiCallable[_review_pb2.ListPlanDecisionsRequest, _review_pb2.ListPlanDecisionsResponse]  # type: ignore[assignment]
 
 class ReviewCaseServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -54,5 +68,54 @@ class ReviewCaseServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _review_pb2.ListCasesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_review_pb2.ListCasesResponse, _abc.Awaitable[_review_pb2.ListCasesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetChecklist(
+        self,
+        request: _review_pb2.GetChecklistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.GetChecklistResponse, _abc.Awaitable[_review_pb2.GetChecklistResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def FormalReview(
+        self,
+        request: _review_pb2.FormalReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.FormalReviewResponse, _abc.Awaitable[_review_pb2.FormalReviewResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListFormalReviews(
+        self,
+        request: _review_pb2.ListFormalReviewsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.ListFormalReviewsResponse, _abc.Awaitable[_review_pb2.ListFormalReviewsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListOpinions(
+        self,
+        request: _review_pb2.ListOpinionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.ListOpinionsResponse, _abc.Awaitable[_review_pb2.ListOpinionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GiveOpinion(
+        self,
+        request: _review_pb2.GiveOpinionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.GiveOpinionResponse, _abc.Awaitable[_review_pb2.GiveOpinionResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DecidePlan(
+        self,
+        request: _review_pb2.DecidePlanRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.DecidePlanResponse, _abc.Awaitable[_review_pb2.DecidePlanResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListPlanDecisions(
+        self,
+        request: _review_pb2.ListPlanDecisionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.ListPlanDecisionsResponse, _abc.Awaitable[_review_pb2.ListPlanDecisionsResponse]]: ...
 
 def add_ReviewCaseServiceServicer_to_server(servicer: ReviewCaseServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
