@@ -32,6 +32,7 @@ from intake.domain.screening import (
     SimilarityIndex,
     duplicate_findings,
     shingles,
+    splitting_findings,
 )
 
 DATA = Path(__file__).resolve().parents[4] / "tests" / "data" / "screening"
@@ -40,6 +41,11 @@ BACKGROUND_SEED = 20261123
 TARGET_PRECISION = 0.9
 TARGET_RECALL = 0.9
 CITATIONS = ["qiaokou-2022 §11(1)"]
+
+
+def load_split_groups() -> list[dict[str, Any]]:
+    """The hand-written project-splitting groups."""
+    return list(yaml.safe_load((DATA / "splitting_cases.yaml").read_text(encoding="utf-8"))["groups"])
 
 
 def load_pairs(name: str) -> list[dict[str, Any]]:
@@ -819,3 +825,50 @@ def test_duplicates_are_found_with_precision_and_recall_at_least_0_9(
     print(f"\nscreening quality: {json.dumps(report, ensure_ascii=False)}\nwritten to {out}")
     assert quality.precision >= TARGET_PRECISION, quality.wrong
     assert quality.recall >= TARGET_RECALL, quality.missed
+
+
+# --- splitting ----------------------------------------------------------------------------------------
+
+SPLIT_THRESHOLD = Decimal("1000000")
+SPLIT_CITATIONS = ["wuxing-2023 §8(6)"]
+
+
+def test_split_projects_are_flagged_and_different_projects_of_one_department_are_not() -> None:
+    """Every hand-written split group is flagged with all its earlier parts, among the tenant's
+    other declarations of the org; no same-org hard negative pair is, even with amounts chosen so
+    that only the similarity decides."""
+    pairs, negatives = load_pairs("duplicate_pairs.yaml"), load_pairs("hard_negatives.yaml")
+    index = SimilarityIndex()
+    index.build(background())
+    for p in [*pairs, *negatives]:
+        index.add(to_text(f"{p['id']}/a", p["a"], date(2025, 3, 1)))
+    tenant = [
+        *background(),
+        *(to_text(f"{p['id']}/a", p["a"], date(2025, 3, 1)) for p in [*pairs, *negatives]),
+    ]
+    for group in load_split_groups():
+        parts = [
+            to_text(f"{group['id']}/{i}", {"org": group["org"], **part}, part["submitted_at"])
+            for i, part in enumerate(group["parts"])
+        ]
+        *earlier, candidate = parts
+        index.build(earlier)
+        same_org = [t for t in [*tenant, *earlier] if t.org_id == candidate.org_id]
+        found = splitting_findings(
+            candidate, same_org, SPLIT_THRESHOLD, citations=SPLIT_CITATIONS, index=index
+        )
+        assert len(found) == 1, group["id"]
+        assert {t.id for t in earlier} <= set(found[0].related_ids), group["id"]
+        # Other declarations of the org may join (split-07's hall upgrades also link the same
+        # hall's 智能导办机器人 purchase): shown to the reviewer, reported here.
+        extra = set(found[0].related_ids) - {t.id for t in earlier}
+        if extra:
+            print(f"{group['id']}: also linked {sorted(extra)}")
+    for p in negatives:
+        a, b = (
+            to_text(f"{p['id']}/a", p["a"], date(2025, 3, 1)),
+            to_text(f"{p['id']}/b", p["b"], date(2025, 9, 1)),
+        )
+        b = ScreeningText(**{**b.__dict__, "org_id": a.org_id})  # the same department, always
+        threshold = max(a.amount, b.amount) + 1  # each under it, the two together over it
+        assert splitting_findings(b, [a], threshold, citations=SPLIT_CITATIONS, index=index) == [], p["id"]

@@ -64,7 +64,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -87,8 +87,12 @@ DUPLICATE_TOP = 5
 # Related declarations of the same org must be at least this similar to count as parts of one
 # split project: parts of one project are related, not equal, so this is below the duplicate
 # cut-off, yet above what different projects of one department score with each other (≤ 0.15 on
-# the hand-written hard negatives, most of which share their department).
+# the hand-written hard negatives; the weakest link a hand-written split group needs is 0.18).
 SPLITTING_MIN_SCORE = 0.16
+# Parts of one project usually keep its name stem ("…（一期）…", "…（二期）…") while their contents
+# differ, so a part may also link by its name similarity times this factor (the hand-written split
+# groups' names score ≥ 0.48, different projects of one department ≤ 0.27).
+SPLITTING_NAME_FACTOR = 0.5
 # "Within 12 months" of the issue, in calendar months (a leap day makes 12 months 366 days).
 SPLITTING_WINDOW_MONTHS = 12
 # Candidate generation: terms in more than this share of the documents are not looked up
@@ -550,14 +554,16 @@ def splitting_findings(
 ) -> list[Finding]:
     """Possible project splitting (化整为零): at most one finding.
 
-    Flags when the candidate and the other declarations of the same org submitted within
-    ``window_months`` of it (either side, inclusive) and at least ``similarity_min`` similar to it
-    are each under ``threshold`` while their sum reaches it. ``threshold`` is the pack's amount
-    from which the stricter rule applies; with ``threshold_inclusive`` (以上, the packs' reading)
-    "under" is ``< threshold`` and "crosses" is ``sum ≥ threshold``, otherwise (超过) ``≤`` and ``>``.
-    Other orgs, existing systems, undated texts and the candidate's own id are ignored, so the
-    caller may pass a loose superset. ``index`` supplies the tenant's term statistics; without it
-    the similarity uses a small index of the texts given.
+    The parts are the other declarations of the candidate's org submitted within
+    ``window_months`` of it (either side, inclusive), each under ``threshold``, linked to the
+    candidate by similarity ≥ ``similarity_min`` directly or through another part (a third phase
+    may resemble the second more than the first). Flags when the candidate is under the threshold
+    too and candidate + parts reach it. ``threshold`` is the pack's amount from which the stricter
+    rule applies; with ``threshold_inclusive`` (以上, the packs' reading) "under" is ``< threshold``
+    and "reach" is ``sum ≥ threshold``, otherwise (超过) ``≤`` and ``>``. Other orgs, existing
+    systems, undated texts and the candidate's own id are ignored, so the caller may pass a loose
+    superset. ``index`` supplies the tenant's term statistics (pass the tenant's index); without
+    it a small index of the texts given stands in, whose statistics are much weaker.
     """
     if candidate.submitted_at is None:
         raise ValueError("splitting screening needs the candidate's submission date")
@@ -567,42 +573,56 @@ def splitting_findings(
 
     if not under(candidate.amount):
         return []  # already at the threshold: the stricter rule applies to it anyway
-    start = _add_months(_as_date(candidate.submitted_at), -window_months)
-    end = _add_months(_as_date(candidate.submitted_at), window_months)
-    peers = [
-        t
-        for t in same_org_recent
-        if t.org_id == candidate.org_id
-        and t.id != candidate.id
-        and t.kind == "declaration"
-        and t.submitted_at is not None
-        and start <= _as_date(t.submitted_at) <= end
-        and under(t.amount)
-    ]
+    day = _as_date(candidate.submitted_at)
+    start, end = _add_months(day, -window_months), _add_months(day, window_months)
+    peers = sorted(
+        (
+            t
+            for t in same_org_recent
+            if t.org_id == candidate.org_id
+            and t.id != candidate.id
+            and t.kind == "declaration"
+            and t.submitted_at is not None
+            and start <= _as_date(t.submitted_at) <= end
+            and under(t.amount)
+        ),
+        key=lambda t: t.id,
+    )
     if not peers:
         return []
     if index is None:
         index = SimilarityIndex()
-        index.build(peers)
-    scored = sorted(
-        ((index.similarity(candidate, t), t) for t in peers), key=lambda pair: (-pair[0], pair[1].id)
-    )
-    parts = [(round(score, 4), t) for score, t in scored if score >= similarity_min]
-    total = candidate.amount + sum((t.amount for _, t in parts), Decimal("0"))
-    crosses = total >= threshold if threshold_inclusive else total > threshold
-    if not parts or not crosses:
+        index.build([candidate, *peers])
+    # Single linkage from the candidate, breadth first (deterministic: peers in id order).
+    parts: list[tuple[ScreeningText, float, str | None]] = []  # (part, link score, linked via)
+    frontier: list[ScreeningText] = [candidate]
+    remaining = peers
+    while frontier and remaining:
+        node = frontier.pop(0)
+        unlinked = []
+        for peer in remaining:
+            score = _part_similarity(index, node, peer)
+            if score >= similarity_min:
+                parts.append((peer, round(score, 4), None if node is candidate else node.id))
+                frontier.append(peer)
+            else:
+                unlinked.append(peer)
+        remaining = unlinked
+    total = candidate.amount + sum((t.amount for t, _, _ in parts), Decimal("0"))
+    reaches = total >= threshold if threshold_inclusive else total > threshold
+    if not parts or not reaches:
         return []
-    names = "、".join(f"「{t.name}」（{_money(t.amount)}）" for _, t in parts)
-    below, reaches = ("低于", "达到") if threshold_inclusive else ("未超过", "超过")
+    names = "、".join(f"「{t.name}」（{_money(t.amount)}）" for t, _, _ in parts)
+    below, reach = ("低于", "达到") if threshold_inclusive else ("未超过", "超过")
     return [
         Finding(
             kind="splitting",
-            score=min(score for score, _ in parts),
-            related_ids=tuple(t.id for _, t in parts),
+            score=min(score for _, score, _ in parts),
+            related_ids=tuple(t.id for t, _, _ in parts),
             message_zh=(
                 f"疑似拆分项目（化整为零）：本单位{window_months}个月内申报的相似项目{names}"
                 f"与本项目（{_money(candidate.amount)}）单项金额均{below}{_money(threshold)}，"
-                f"合计{_money(total)}，{reaches}{_money(threshold)}的标准，"
+                f"合计{_money(total)}，{reach}{_money(threshold)}的标准，"
                 "请评审人员核实是否为同一项目拆分申报。"
             ),
             citations=tuple(citations),
@@ -611,12 +631,18 @@ def splitting_findings(
                 "total": str(total),
                 "amount": str(candidate.amount),
                 "related": [
-                    {"id": t.id, "name": t.name, "amount": str(t.amount), "score": score}
-                    for score, t in parts
+                    {"id": t.id, "name": t.name, "amount": str(t.amount), "score": score, "via": via}
+                    for t, score, via in parts
                 ],
             },
         )
     ]
+
+
+def _part_similarity(index: SimilarityIndex, a: ScreeningText, b: ScreeningText) -> float:
+    """How related two declarations of one org are: all text, or their names (discounted)."""
+    names = [replace(t, id=f"{t.id}\x1fname", content="", goals="") for t in (a, b)]
+    return max(index.similarity(a, b), SPLITTING_NAME_FACTOR * index.similarity(*names))
 
 
 def _as_date(value: date | datetime) -> date:
