@@ -98,3 +98,18 @@ def test_decline_then_accept_is_refused() -> None:
     assert declined.status is x.MemberStatus.DECLINED
     with pytest.raises(AppError):
         x.accept(declined)
+
+
+def test_a_replacement_keeps_the_conflicts_the_first_draw_found() -> None:
+    first = x.screen(library(), CONTEXT)
+    # The replacement request does not repeat the bidders: the earlier exclusions still hold.
+    again = x.screen(
+        library(),
+        ConflictContext(declaring_org_ids=("unit-1",)),
+        on_panel=("e01",),
+        conflicts_before=first.excluded,
+    )
+    assert again.excluded["e22"] == "bidder" and again.excluded["e21"] == "designer"
+    assert again.excluded["e20"] == "same_org" and again.excluded["e01"] == "on_panel"
+    # A state reason (discredited, unavailable) is judged afresh, not copied.
+    assert again.excluded["e23"] == "discredited"

@@ -31,6 +31,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 FONT = "STSong-Light"
+NO_VALIDITY = "管理办法未规定有效期"
 _WAN = Decimal(10_000)
 _CENT = Decimal("0.01")
 
@@ -49,7 +50,7 @@ class ApprovalDocument:
     approved_amount: Decimal  # 批复金额, 元
     planned_budget: Decimal  # 计划预算, 元
     conditions: Sequence[str]  # 批复条件 / 审查意见, one per item
-    valid_until: date  # 批复有效期至
+    valid_until: date | None  # 批复有效期至; None where the measures set no validity (e.g. wuxing-2023)
     citations: Sequence[str]  # "shuangyashan-2024 §40: text"
     footer: str  # one line at the bottom of every page
     title: str = field(default="")  # defaults to 关于<project_name>的批复
@@ -120,7 +121,7 @@ def _form(approval: ApprovalDocument, st: dict[str, ParagraphStyle]) -> Table:
         ("申报单位", approval.declaring_org),
         ("计划预算", format_money(approval.planned_budget)),
         ("批复金额", format_money(approval.approved_amount)),
-        ("批复有效期至", format_date_zh(approval.valid_until)),
+        ("批复有效期至", format_date_zh(approval.valid_until) if approval.valid_until else NO_VALIDITY),
         ("批复文号", approval.document_number),
     ]
     table = Table(
@@ -167,12 +168,13 @@ def _story(approval: ApprovalDocument) -> list[Any]:
         validity_no = "三"
     else:
         validity_no = "二"
-    story.append(
-        _p(
-            f"{validity_no}、本批复有效期至{format_date_zh(approval.valid_until)}，逾期未实施的须重新申报。",
-            st["body"],
+    if approval.valid_until is not None:
+        story.append(
+            _p(
+                f"{validity_no}、本批复有效期至{format_date_zh(approval.valid_until)}，逾期未实施的须重新申报。",
+                st["body"],
+            )
         )
-    )
     story += [Spacer(1, 4 * mm), _p("审批表", st["heading"]), Spacer(1, 2 * mm), _form(approval, st)]
     if approval.citations:
         story.append(_p("依据", st["heading"]))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -45,6 +45,10 @@ EXCLUSION_ZH = {
     Exclusion.SPECIALTY: "专业不符",
     Exclusion.ON_PANEL: "已在本案专家组中",
 }
+
+
+# Reasons that come from the case (not from the expert's state today): kept across draws of a case.
+CONFLICTS = frozenset({Exclusion.SAME_ORG.value, Exclusion.DESIGNER.value, Exclusion.BIDDER.value})
 
 
 class MemberStatus(StrEnum):
@@ -148,15 +152,23 @@ def screen(
     *,
     specialty: str | None = None,
     on_panel: Iterable[str] = (),
+    conflicts_before: Mapping[str, str] | None = None,
 ) -> Screening:
-    """Who may be drawn, sorted by id (the draw order), and who may not, with the first reason."""
+    """Who may be drawn, sorted by id (the draw order), and who may not, with the first reason.
+
+    ``conflicts_before``: conflicts found by the case's earlier draws (a bidder named then), kept
+    for a replacement draw so that it never brings back an expert the first draw avoided.
+    """
     already = set(on_panel)
+    before = {k: v for k, v in (conflicts_before or {}).items() if v in CONFLICTS}
     candidates: list[str] = []
     excluded: dict[str, str] = {}
     for expert in sorted(experts, key=lambda e: e.id):
         reason: Exclusion | None = None
         if expert.id in already:
             reason = Exclusion.ON_PANEL
+        elif expert.id in before:
+            reason = Exclusion(before[expert.id])
         elif expert.discredited:
             reason = Exclusion.DISCREDITED
         elif not expert.available:

@@ -488,7 +488,7 @@ async def grant_approval(
                 approved_amount=approved_amount,
                 planned_budget=case.ceiling,
                 conditions=list(clean_conditions),
-                valid_until=valid_until,  # type: ignore[arg-type]
+                valid_until=valid_until,
                 citations=list(cite),
                 footer=f"{issuing_org} · {number}",
             )

@@ -183,7 +183,15 @@ async def _draw(
     stage = _stage(case)
     library = await repository.list_experts(session, tenant=case.acting_tenant)
     on_panel = [m.expert_id for m in await repository.panel_of(session, case.id, stage)]
-    screening = x.screen(library, _context(case, bidders), specialty=specialty, on_panel=on_panel)
+    before = {
+        expert_id: reason
+        for earlier in await repository.draws_of(session, case.id)
+        if earlier.stage == stage
+        for expert_id, reason in earlier.excluded.items()
+    }
+    screening = x.screen(
+        library, _context(case, bidders), specialty=specialty, on_panel=on_panel, conflicts_before=before
+    )
     chosen_seed = seed.strip() if seed and seed.strip() else secrets.token_hex(16)
     drawn = x.draw(screening.candidates, size, chosen_seed)
     record = Draw(
