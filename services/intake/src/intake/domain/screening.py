@@ -64,7 +64,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -206,6 +206,11 @@ def text_terms(text: ScreeningText) -> array[int]:
     """The terms of a text's name, content and goals as sorted unique CRC-32 hashes."""
     terms = shingles(text.name) | shingles(text.content) | shingles(text.goals)
     return array("I", sorted({zlib.crc32(t.encode("utf-8")) for t in terms}))
+
+
+def name_terms(text: ScreeningText) -> array[int]:
+    """The terms of a text's name alone, as sorted unique CRC-32 hashes."""
+    return array("I", sorted({zlib.crc32(t.encode("utf-8")) for t in shingles(text.name)}))
 
 
 # --- the index --------------------------------------------------------------------------------------
@@ -416,18 +421,25 @@ class SimilarityIndex:
 
         Neither needs to be indexed (an indexed copy with the same id is counted once).
         """
-        a_terms, b_terms = text_terms(a), text_terms(b)
+        return self.terms_similarity(text_terms(a), a.id in self, text_terms(b), b.id in self)
+
+    def terms_similarity(
+        self, a_terms: array[int], a_indexed: bool, b_terms: array[int], b_indexed: bool
+    ) -> float:
+        """:meth:`similarity` from term hashes (for callers comparing the same texts repeatedly);
+        a text not indexed counts as one more document."""
         if not a_terms or not b_terms:
             return 0.0
-        extra = [set(text_terms(t)) for t in (a, b) if t.id not in self._ordinal]
+        a_set, b_set = set(a_terms), set(b_terms)
+        extra = [terms for terms, indexed in ((a_set, a_indexed), (b_set, b_indexed)) if not indexed]
         c = math.log(len(self._ordinal) + len(extra) + 1) + 1.0
+        log = self._log_of
 
         def weight(term: int) -> float:
-            df = self._df(term) + sum(term in e for e in extra)
-            return (c - math.log(df + 1)) ** 2
+            return (c - log(self._df(term) + sum(term in e for e in extra))) ** 2
 
-        dot = sum(map(weight, set(a_terms).intersection(b_terms)))
-        return dot / math.sqrt(sum(map(weight, a_terms)) * sum(map(weight, b_terms)))
+        dot = sum(map(weight, a_set & b_set))
+        return dot / math.sqrt(sum(map(weight, a_set)) * sum(map(weight, b_set)))
 
     # --- internals ---
 
@@ -461,6 +473,9 @@ class SimilarityIndex:
         if bucket is not None:
             return len(bucket)
         return 0 if self._singles.get(term) is None else 1
+
+    def _log_of(self, df: int) -> float:
+        return self._log[df] if df < len(self._log) else math.log(df + 1)
 
     def _extend_logs(self, size: int) -> None:
         for df in range(len(self._log), size + 1):
@@ -593,6 +608,14 @@ def splitting_findings(
     if index is None:
         index = SimilarityIndex()
         index.build([candidate, *peers])
+    terms = {t.id: (text_terms(t), t.id in index, name_terms(t)) for t in [candidate, *peers]}
+
+    def link(x: ScreeningText, y: ScreeningText) -> float:
+        # All text, or the names (parts keep a project's name stem), discounted.
+        (x_all, x_in, x_name), (y_all, y_in, y_name) = terms[x.id], terms[y.id]
+        by_name = index.terms_similarity(x_name, False, y_name, False)
+        return max(index.terms_similarity(x_all, x_in, y_all, y_in), SPLITTING_NAME_FACTOR * by_name)
+
     # Single linkage from the candidate, breadth first (deterministic: peers in id order).
     parts: list[tuple[ScreeningText, float, str | None]] = []  # (part, link score, linked via)
     frontier: list[ScreeningText] = [candidate]
@@ -601,7 +624,7 @@ def splitting_findings(
         node = frontier.pop(0)
         unlinked = []
         for peer in remaining:
-            score = _part_similarity(index, node, peer)
+            score = link(node, peer)
             if score >= similarity_min:
                 parts.append((peer, round(score, 4), None if node is candidate else node.id))
                 frontier.append(peer)
@@ -637,12 +660,6 @@ def splitting_findings(
             },
         )
     ]
-
-
-def _part_similarity(index: SimilarityIndex, a: ScreeningText, b: ScreeningText) -> float:
-    """How related two declarations of one org are: all text, or their names (discounted)."""
-    names = [replace(t, id=f"{t.id}\x1fname", content="", goals="") for t in (a, b)]
-    return max(index.similarity(a, b), SPLITTING_NAME_FACTOR * index.similarity(*names))
 
 
 def _as_date(value: date | datetime) -> date:
