@@ -530,3 +530,43 @@ async def test_expiry_does_not_touch_an_approval_without_validity_and_sql_guards
     finally:
         await conn.close()
     assert text  # sqlalchemy text kept for ad-hoc checks
+
+
+async def test_a_supplementary_project_skips_the_plan_review_and_needs_its_higher_sign_off(  # type: ignore[no-untyped-def]
+    deps: ReviewDeps, tenants, h
+) -> None:
+    tenant = tenants.wuxing  # wuxing §7: 增补 through the bureau, with funds already secured
+    case_id = await h.open_case(
+        deps,
+        tenant,
+        supplementary=True,
+        materials=[h.material("application_form"), h.material("feasibility_study")],
+    )
+    applicant = h.who(tenant, "applicant", org="unit-1")
+    case = await case_service.get_case(deps=deps, principal=applicant, case_id=case_id)
+    assert (case.status, case.stage) == (CaseStatus.AWAITING_APPLICATION, Stage.APPROVAL)
+    assert await task_service.case_tasks(deps=deps, principal=applicant, case_id=case_id) == []
+    assert await opinion_service.list_opinions(deps=deps, principal=applicant, case_id=case_id) == []
+    with pytest.raises(AppError) as err:
+        await approval_service.submit_application(
+            deps=deps,
+            principal=applicant,
+            case_id=case_id,
+            expected_version=case.version,
+            materials=[],
+            sign_off={"approved_by": "bureau", "reference": "吴数增〔2025〕1号"},
+        )
+    assert err.value.code == "SUPPLEMENTARY_SIGN_OFF_REQUIRED" and err.value.cite == ["wuxing-2023 §7"]
+    assert "资金已经落实" in err.value.message
+    result = await approval_service.submit_application(
+        deps=deps,
+        principal=applicant,
+        case_id=case_id,
+        expected_version=case.version,
+        materials=[],
+        sign_off={"approved_by": "bureau", "reference": "吴数增〔2025〕1号", "funds_secured": True},
+    )
+    sign_off = next(s for s in result.application.steps if s.kind == "supplementary_sign_off")
+    assert sign_off.status.value == "done" and sign_off.reference == "吴数增〔2025〕1号"
+    assert result.case.status is CaseStatus.APPROVAL_REVIEW
+    assert "wuxing-2023 §7" in result.application.application.cite
