@@ -396,3 +396,76 @@ async def test_plan_rejection_emits_both_events(deps: ReviewDeps, tenants, h) ->
     assert (
         await case_service.get_case(deps=deps, principal=auditor, case_id=case_id)
     ).status is CaseStatus.REJECTED
+
+
+async def test_a_return_by_the_plan_decision_is_checked_again_after_resubmission(  # type: ignore[no-untyped-def]
+    deps: ReviewDeps, tenants, h
+) -> None:
+    tenant = tenants.lhasa
+    payload = h.submitted_payload(tenant)
+    envelope = new_event(event_type=DECLARATION_SUBMITTED, tenant=tenant, payload=payload)
+    async with deps.uow(tenant_id=tenant) as tx:
+        await case_service.open_case(tx.session, envelope, deps=deps)
+        await tx.commit()
+    head = h.who(tenant, "bureau_head")
+    (case,) = await case_service.list_cases(
+        deps=deps, principal=head, declaration_id=payload.declaration_id, limit=1, offset=0
+    )
+    version = await _through_joint_review(deps, h, tenant, tenant, case.id)
+    result = await plan_service.decide_plan(
+        deps=deps,
+        principal=head,
+        case_id=case.id,
+        expected_version=version,
+        outcome=PlanOutcome.RETURNED,
+        reason="请补充绩效目标测算依据。",
+        items=["补充绩效目标测算依据"],
+    )
+    assert result.case.status is CaseStatus.RETURNED
+    subjects = [e["type"] for e in await h.outbox(deps.uow, tenant)]
+    assert subjects[-2:] == ["govproj.review.v1.review.returned", "govproj.review.v1.plan.decided"]
+    corrected = events_pb2.DeclarationSubmitted()
+    corrected.CopyFrom(payload)
+    corrected.round = 2
+    again = new_event(
+        event_type=DECLARATION_RESUBMITTED,
+        tenant=tenant,
+        payload=events_pb2.DeclarationResubmitted(declaration=corrected),
+    )
+    async with deps.uow(tenant_id=tenant) as tx:
+        await case_service.resubmit_case(tx.session, again, deps=deps)
+        await tx.commit()
+    reviewer = h.who(tenant, "bureau_reviewer")
+    reopened = await case_service.get_case(deps=deps, principal=reviewer, case_id=case.id)
+    assert reopened.status is CaseStatus.OPEN and reopened.round == 2
+    open_reviews = [
+        v
+        for v in await task_service.my_tasks(deps=deps, principal=reviewer)
+        if v.task.kind is TaskKind.FORMAL_REVIEW
+    ]
+    assert len(open_reviews) == 1 and open_reviews[0].task.cite == ("lhasa §11",)  # second review: 3 wd
+    with pytest.raises(AppError) as err:
+        await plan_service.decide_plan(
+            deps=deps,
+            principal=head,
+            case_id=case.id,
+            expected_version=reopened.version,
+            outcome=PlanOutcome.IN_PLAN,
+            level=PlanLevel.GENERAL,
+            budget=Decimal(1),
+        )
+    assert "形式审查尚未通过" in err.value.details["missing"]
+    await case_service.formal_review(
+        deps=deps, principal=reviewer, case_id=case.id, expected_version=reopened.version
+    )
+    version = (await case_service.get_case(deps=deps, principal=head, case_id=case.id)).version
+    decided = await plan_service.decide_plan(
+        deps=deps,
+        principal=head,
+        case_id=case.id,
+        expected_version=version,
+        outcome=PlanOutcome.IN_PLAN,
+        level=PlanLevel.GENERAL,
+        budget=Decimal(1),
+    )
+    assert decided.case.status is CaseStatus.IN_PLAN

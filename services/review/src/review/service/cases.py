@@ -17,7 +17,7 @@ from govkit.policy import Pack, evaluate, review_process, reviewing_tenant
 from review.adapters import repository
 from review.domain import case as rules
 from review.domain import opinions as opinion_rules
-from review.domain.approval import FIRST_REVIEW_KEYS, REVISION_KEYS, ApplicationStatus
+from review.domain.approval import FIRST_REVIEW_KEYS, REVISION_KEYS, SECOND_REVIEW_KEYS, ApplicationStatus
 from review.domain.case import Action, CaseStatus, ReviewCase, Stage
 from review.domain.declaration import DeclarationSnapshot, from_payload
 from review.domain.formal_review import FormalCheck, approval_checklist, plan_checklist
@@ -238,6 +238,22 @@ async def resubmit_case(session: AsyncSession, envelope: Envelope, *, deps: Revi
     stored = await save_case(session, resumed, read=case)
     await task_service.close_kind(session, case.id, TaskKind.CORRECTION, today)
     await task_service.resume_all(session, case.id, today)
+    if not await repository.case_tasks(session, case.id, open_only=True, kind=TaskKind.FORMAL_REVIEW):
+        # Returned by the plan decision after the formal review had passed: the corrected
+        # declaration is checked again, within the pack's limit for a second review.
+        pack = deps.case_pack(stored)
+        sla = evaluate(pack, case_facts(deps, stored))["review_sla_workdays"]
+        days = sla_workdays(sla.value, SECOND_REVIEW_KEYS)
+        await task_service.open_for_case(
+            session,
+            deps,
+            stored,
+            kind=TaskKind.FORMAL_REVIEW,
+            holder_tenant_id=stored.acting_tenant,
+            holder_role="bureau_reviewer",
+            workdays=days,
+            cite=list(sla.cite) if days is not None else [],
+        )
     await audit_case(
         session,
         actor=snapshot.submitted_by or SYSTEM_ACTOR,
