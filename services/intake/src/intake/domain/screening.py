@@ -105,9 +105,9 @@ DUPLICATE_TOP = 5
 # cut-off, yet above what different projects of one department score with each other (≤ 0.15 on
 # the hand-written hard negatives; the weakest link a hand-written split group needs is 0.18).
 SPLITTING_MIN_SCORE = 0.16
-# Parts of one project usually keep its name stem ("…（一期）…", "…（二期）…") while their contents
-# differ, so a part may also link by its name similarity times this factor (the hand-written split
-# groups' names score ≥ 0.48, different projects of one department ≤ 0.27).
+# Parts of one project often keep its name stem ("…（一期）…", "…（二期）…") while their contents
+# differ, so a part may also link by its name similarity times this factor (names of hand-written
+# split parts keeping a stem score ≥ 0.48, those of different projects of one department ≤ 0.27).
 SPLITTING_NAME_FACTOR = 0.5
 # "Within 12 months" of the issue, in calendar months (a leap day makes 12 months 366 days).
 SPLITTING_WINDOW_MONTHS = 12
