@@ -138,6 +138,7 @@ async def test_rest_end_to_end_with_excel_and_pdf_downloads_and_409(deps: Review
         "city": h.who(tenants.city, "bureau_reviewer"),
         "auditor": h.who(tenant, "auditor", org="audit"),
         "other_county": h.who(tenants.wuxing, "bureau_head"),
+        "unit2": h.who(tenant, "applicant", org="unit-2"),
     }
     case_id = await _ready_for_decision(deps, h, tenant, tenants.city)
     app = app_for(deps, users)
@@ -245,6 +246,10 @@ async def test_rest_end_to_end_with_excel_and_pdf_downloads_and_409(deps: Review
             "approval_review",
             "issue_approval",
         }
+        assert [a["id"] for a in (await unit.get("/v1/approvals")).json()["items"]] == [approval["id"]]
+        async with client("unit2") as unit2:
+            assert (await unit2.get("/v1/approvals")).json()["items"] == []
+            assert (await unit2.get(f"/v1/cases/{case_id}")).status_code == 404
         baselines = (await unit.get(f"/v1/approvals/{approval['id']}/baselines")).json()["items"]
         assert [b["version"] for b in baselines] == [1]
 

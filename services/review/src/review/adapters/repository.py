@@ -1226,12 +1226,25 @@ async def approvals_to_expire(session: AsyncSession, *, tenant: str, today: date
 
 
 async def list_approvals(
-    session: AsyncSession, *, limit: int, offset: int, declaration_id: str | None = None
+    session: AsyncSession,
+    *,
+    limit: int,
+    offset: int,
+    declaration_id: str | None = None,
+    org: tuple[str, str] | None = None,
 ) -> list[Approval]:
-    """Visible approvals, newest first."""
+    """Visible approvals, newest first; with ``org`` (tenant, org) only that unit's."""
     query = select(approvals)
     if declaration_id:
         query = query.where(approvals.c.declaration_id == declaration_id)
+    if org is not None:
+        query = query.where(
+            exists().where(
+                review_cases.c.id == approvals.c.case_id,
+                review_cases.c.tenant_id == org[0],
+                review_cases.c.declaring_org_id == org[1],
+            )
+        )
     rows = (
         await session.execute(query.order_by(approvals.c.approved_on.desc()).limit(limit).offset(offset))
     ).all()

@@ -632,20 +632,24 @@ async def get_approval(
 async def list_approvals(
     *, deps: ReviewDeps, principal: Principal, declaration_id: str | None, limit: int, offset: int
 ) -> list[Approval]:
-    """Approvals the caller may see."""
-    from review.service.cases import list_cases
-
-    visible = {
-        c.id
-        for c in await list_cases(
-            deps=deps, principal=principal, declaration_id=declaration_id, limit=10_000, offset=0
+    """Approvals the caller may see: bureaus and auditors all of their reach, a unit its own."""
+    tenant = require_tenant(principal)
+    if declaration_id is not None:
+        try:
+            valid_uuid(declaration_id, "approval", APPROVAL_LABEL)
+        except AppError:
+            return []
+    wide = principal.has_role(*rules.TENANT_WIDE_READERS)
+    if not wide and principal.org is None:
+        return []
+    async with deps.uow(tenant_id=tenant) as tx:
+        return await repository.list_approvals(
+            tx.session,
+            limit=limit,
+            offset=offset,
+            declaration_id=declaration_id,
+            org=None if wide else (tenant, principal.org or ""),
         )
-    }
-    async with deps.uow(tenant_id=require_tenant(principal)) as tx:
-        found = await repository.list_approvals(
-            tx.session, limit=limit, offset=offset, declaration_id=declaration_id
-        )
-    return [a for a in found if a.case_id in visible]
 
 
 @dataclass(frozen=True)
