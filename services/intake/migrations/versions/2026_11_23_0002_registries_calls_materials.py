@@ -71,8 +71,9 @@ def upgrade() -> None:
     for column in NEW_DECLARATION_COLUMNS:
         op.add_column("declarations", column, schema=SCHEMA)
     # Declarations submitted before sign-off existed went to the bureau once.
-    op.execute(
-        f"UPDATE {SCHEMA}.declarations SET round = 1 WHERE status IN ('submitted', 'returned', 'withdrawn')"
+    op.execute(  # SCHEMA is this module's constant, not input
+        f"UPDATE {SCHEMA}.declarations SET round = 1 "  # noqa: S608
+        "WHERE status IN ('submitted', 'returned', 'withdrawn')"
     )
     op.create_check_constraint(
         "ck_declarations_status",
@@ -89,7 +90,9 @@ def upgrade() -> None:
         ["tenant_id", "org_id", "plan_year"],
         schema=SCHEMA,
     )
-    op.create_index("ix_declarations_tenant_screen_seq", "declarations", ["tenant_id", "screen_seq"], schema=SCHEMA)
+    op.create_index(
+        "ix_declarations_tenant_screen_seq", "declarations", ["tenant_id", "screen_seq"], schema=SCHEMA
+    )
     op.create_index(
         "uq_declarations_project_code",
         "declarations",
@@ -164,7 +167,10 @@ def upgrade() -> None:
         schema=SCHEMA,
     )
     op.create_index(
-        "ix_existing_systems_tenant_screen_seq", "existing_systems", ["tenant_id", "screen_seq"], schema=SCHEMA
+        "ix_existing_systems_tenant_screen_seq",
+        "existing_systems",
+        ["tenant_id", "screen_seq"],
+        schema=SCHEMA,
     )
     op.create_table(
         "materials",
