@@ -519,7 +519,6 @@ async def _submit_to_bureau(
     """Sign-off and resubmission: checks, screening, quota, project code, event, audit."""
     session = tx.session
     now, today = deps.now(), deps.today()
-    await repository.lock_submissions(session, current.tenant_id)
     pack = deps.pack_for(current.tenant_id, today)
     org = await _org_of(session, current.org_id)
     tenant = await _tenant_record(session, current.tenant_id)
@@ -527,7 +526,8 @@ async def _submit_to_bureau(
     checks.ensure_not_prohibited(pack, current)
     cites: list[str] = list(await _check_materials(session, pack, current))
     facts = checks.facts_for(current, org_budget_units=org.budget_units, tenant_level=tenant.level.value)
-    if rules.is_resubmission(current):
+    resubmission = rules.is_resubmission(current)
+    if resubmission:
         # Same declaration, same cycle: its call, plan year and route stay as first decided.
         call_id, target_year, plan_year = current.call_id, current.target_year, current.plan_year
         late_route, approved_by = current.late_route, current.supplementary_approved_by
@@ -540,12 +540,19 @@ async def _submit_to_bureau(
         call_id = call.id if call is not None else None
         target_year = call.target_year if call is not None else plan_year
         late_route = late.value
-        if not current.supplementary:
-            already = await repository.count_for_quota(
-                session, org_id=current.org_id, plan_year=plan_year, exclude_id=current.id
-            )
-            cites += checks.ensure_quota(pack, facts, already=already, plan_year=plan_year)
+    # Screening reads only committed declarations, so it needs no lock (ADR 0010): a replica that
+    # has read screening number n has seen every change numbered up to n.
     findings, screen_cites = await _screen(session, deps, pack, current, at=now)
+    materials = await repository.list_materials(session, current.id)
+    # From here to the commit, one submission of the tenant at a time: the quota count, the
+    # project-code serial and the screening number follow commit order. Kept to the few
+    # statements that need it, so concurrent sign-offs queue only briefly.
+    await repository.lock_submissions(session, current.tenant_id)
+    if not resubmission and not current.supplementary and plan_year is not None:
+        already = await repository.count_for_quota(
+            session, org_id=current.org_id, plan_year=plan_year, exclude_id=current.id
+        )
+        cites += checks.ensure_quota(pack, facts, already=already, plan_year=plan_year)
     code = current.project_code
     if code is None:
         serial = await repository.next_project_serial(session, tenant_id=current.tenant_id, year=today.year)
@@ -572,7 +579,6 @@ async def _submit_to_bureau(
     stored = await _save_at_version(
         session, submitted, read=current, expected=expected_version, rescreen=True
     )
-    materials = await repository.list_materials(session, stored.id)
     payload = submitted_payload(stored, org=org, tenant=tenant, materials=materials, by=principal.username)
     resubmitted = stored.round > 1
     tx.emit(
