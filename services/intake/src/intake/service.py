@@ -49,7 +49,12 @@ from intake.domain.declaration import (
 from intake.domain.materials import Material, check_doc_type, storage_key
 from intake.domain.orgs import ExistingSystem, Org, OrgType, SystemStatus, TenantLevel, TenantRecord
 from intake.domain.project_code import make_project_code, parse_project_code
-from intake.domain.screening import duplicate_findings, splitting_findings
+from intake.domain.screening import (
+    SPLITTING_MIN_SCORE,
+    SPLITTING_NAME_FACTOR,
+    duplicate_findings,
+    splitting_findings,
+)
 
 DECLARATION_SUBMITTED = "govproj.intake.v1.declaration.submitted"
 DECLARATION_RESUBMITTED = "govproj.intake.v1.declaration.resubmitted"
@@ -58,6 +63,8 @@ LABEL = "申报"
 SYSTEM_ACTOR = "system:intake"
 EDITABLE_FIELD_NAMES = rules.EDITABLE_FIELDS
 MAX_PAGE_SIZE = 100
+# How many of the tenant's most similar declarations are considered as parts of a split project.
+SPLITTING_NEIGHBOURS = 200
 DEFAULT_PAGE_SIZE = 20
 
 
@@ -446,8 +453,22 @@ async def _screen(
     thresholds = checks.splitting_thresholds(pack)
     if thresholds:
         window = max(t.window_months for t in thresholds)
+        # Only the tenant's declarations that resemble the candidate at all can be parts of it: the
+        # index finds them in milliseconds, where comparing with every declaration the org made
+        # in the window grows with the org (ADR 0010). A chain of parts linked only through a
+        # dissimilar middle is not followed.
+        near = {
+            m.id
+            for m in index.query(
+                candidate, top=SPLITTING_NEIGHBOURS, min_score=SPLITTING_MIN_SCORE * SPLITTING_NAME_FACTOR
+            )
+        }
         peers = await repository.org_declarations_since(
-            session, org_id=declaration.org_id, since=_months_before(at, window), exclude_id=declaration.id
+            session,
+            org_id=declaration.org_id,
+            since=_months_before(at, window),
+            exclude_id=declaration.id,
+            among=near,
         )
         texts = [screening_text(p, "declaration") for p in peers]
         for threshold in sorted(thresholds, key=lambda t: t.amount):

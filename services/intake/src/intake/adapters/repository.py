@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -353,19 +353,24 @@ async def declarations_screened_since(session: AsyncSession, seq: int) -> list[S
 
 
 async def org_declarations_since(
-    session: AsyncSession, *, org_id: str, since: datetime, exclude_id: str
+    session: AsyncSession,
+    *,
+    org_id: str,
+    since: datetime,
+    exclude_id: str,
+    among: Collection[str] | None = None,
 ) -> list[ScreeningRow]:
-    """The org's other declarations at the bureau submitted since ``since`` (for splitting screening)."""
-    rows = (
-        await session.execute(
-            select(*_SCREENING_COLUMNS).where(
-                declarations.c.org_id == org_id,
-                declarations.c.status.in_(AT_BUREAU),
-                declarations.c.submitted_at >= since,
-                declarations.c.id != exclude_id,
-            )
-        )
-    ).all()
+    """The org's other declarations at the bureau submitted since ``since`` (for splitting screening),
+    limited to the ids ``among`` when given."""
+    conditions = [
+        declarations.c.org_id == org_id,
+        declarations.c.status.in_(AT_BUREAU),
+        declarations.c.submitted_at >= since,
+        declarations.c.id != exclude_id,
+    ]
+    if among is not None:
+        conditions.append(declarations.c.id.in_(list(among)))
+    rows = (await session.execute(select(*_SCREENING_COLUMNS).where(*conditions))).all()
     return [_declaration_screening_row(r) for r in rows]
 
 
