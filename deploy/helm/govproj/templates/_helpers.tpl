@@ -98,11 +98,11 @@ securityContext:
     type: RuntimeDefault
 {{- end -}}
 
-{{/* The only writable path: /tmp (Python's tempfile, uvicorn). */}}
+{{/* The only writable path: /tmp (Python's tempfile, uvicorn, spooled uploads). */}}
 {{- define "govproj.tmpVolume" -}}
 - name: tmp
   emptyDir:
-    sizeLimit: 64Mi
+    sizeLimit: {{ .c.tmpSizeLimit | default "64Mi" }}
 {{- end -}}
 
 {{- define "govproj.tmpMount" -}}
@@ -142,6 +142,19 @@ settings class: `make helm-check` verifies every one.
 {{- end }}
 {{ $p }}POLICIES_DIR: {{ $g.policiesDir | quote }}
 {{ $p }}RUN_MIGRATIONS: "false"
+{{- with .c.objectStore }}{{ if .enabled }}
+{{ $p }}OBJECT_STORE_URL: {{ include "govproj.objectStoreUrl" (dict "g" $g "o" .) | quote }}
+{{- end }}{{ end }}
+{{- with .c.mailer }}{{ if .enabled }}
+{{ $p }}MAILER_URL: {{ include "govproj.mailerUrl" . | quote }}
+{{- if .mailDomain }}
+{{ $p }}MAIL_DOMAIN: {{ .mailDomain | quote }}
+{{- end }}
+{{- end }}{{ end }}
+{{- with .c.uploads }}
+{{ $p }}MAX_UPLOAD_BYTES: {{ .maxBytes | int64 | toString | quote }}
+{{ $p }}ALLOWED_UPLOAD_TYPES: {{ toJson .allowedTypes | quote }}
+{{- end }}
 {{- else }}
 {{- $services := dict -}}
 {{- range $n, $other := .root.Values.components }}
@@ -154,4 +167,43 @@ settings class: `make helm-check` verifies every one.
 {{- range $k, $v := .c.config }}
 {{ $p }}{{ $k }}: {{ $v | quote }}
 {{- end }}
+{{- end -}}
+
+
+{{/*
+s3://<bucket>?endpoint=...&region=... (govkit.objectstore): (dict "g" .Values.global "o" $c.objectStore).
+Credentials are never part of the URL; they come from the Secret (govproj.objectStoreEnv).
+*/}}
+{{- define "govproj.objectStoreUrl" -}}
+{{- $q := list -}}
+{{- with .g.objectStore.endpoint }}{{ $q = append $q (printf "endpoint=%s" (urlquery .)) }}{{ end -}}
+{{- $q = append $q (printf "region=%s" (urlquery .g.objectStore.region)) -}}
+{{- printf "s3://%s?%s" .o.bucket (join "&" $q) -}}
+{{- end -}}
+
+{{/*
+smtp://host:port?starttls=1&from=... | smtps://host:port?from=... | smtp://host:port?from=...
+(govkit.mail), from a component's mailer values. No credentials in the URL.
+*/}}
+{{- define "govproj.mailerUrl" -}}
+{{- $scheme := ternary "smtps" "smtp" (eq .security "tls") -}}
+{{- $q := list -}}
+{{- if eq .security "starttls" }}{{ $q = append $q "starttls=1" }}{{ end -}}
+{{- $q = append $q (printf "from=%s" (urlquery .from)) -}}
+{{- printf "%s://%s:%v?%s" $scheme .host .port (join "&" $q) -}}
+{{- end -}}
+
+{{/* secretKeyRef env of a service's object-store and mail-relay credentials (when enabled). */}}
+{{- define "govproj.storageSecretEnv" -}}
+{{- $p := include "govproj.envPrefix" . -}}
+{{- with .c.objectStore }}{{ if .enabled }}
+{{- $name := .secret.name | default $.c.secret.name }}
+{{ include "govproj.secretEnv" (dict "env" (printf "%sOBJECT_STORE_ACCESS_KEY" $p) "secret" $name "key" .secret.accessKeyKey) }}
+{{ include "govproj.secretEnv" (dict "env" (printf "%sOBJECT_STORE_SECRET_KEY" $p) "secret" $name "key" .secret.secretKeyKey) }}
+{{- end }}{{ end }}
+{{- with .c.mailer }}{{ if and .enabled .auth }}
+{{- $name := .secret.name | default $.c.secret.name }}
+{{ include "govproj.secretEnv" (dict "env" (printf "%sMAILER_USERNAME" $p) "secret" $name "key" .secret.usernameKey) }}
+{{ include "govproj.secretEnv" (dict "env" (printf "%sMAILER_PASSWORD" $p) "secret" $name "key" .secret.passwordKey) }}
+{{- end }}{{ end }}
 {{- end -}}

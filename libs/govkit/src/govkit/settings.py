@@ -49,9 +49,35 @@ class ServiceSettings(BaseSettings):
     mailer_url: str | None = Field(
         default=None, description="folder:///path or smtp://host:port?starttls=1&from=... (govkit.mail)"
     )
+    # Credentials of the object store and the mail relay, for deployments that inject them per
+    # service from a Secret (GOVPROJ_<SERVICE>_OBJECT_STORE_ACCESS_KEY, ...). Unset, govkit.objectstore
+    # and govkit.mail fall back to the shared GOVPROJ_OBJECT_STORE_* / GOVPROJ_MAILER_* variables.
+    object_store_access_key: SecretStr | None = Field(
+        default=None, description="S3 access key of object_store_url (from a Secret, never in the URL)"
+    )
+    object_store_secret_key: SecretStr | None = Field(
+        default=None, description="S3 secret key of object_store_url (from a Secret, never in the URL)"
+    )
+    mailer_username: SecretStr | None = Field(
+        default=None, description="SMTP login of mailer_url (from a Secret); unset: no login"
+    )
+    mailer_password: SecretStr | None = Field(
+        default=None, description="SMTP password of mailer_url (from a Secret)"
+    )
 
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def secret_value(secret: SecretStr | None) -> str | None:
+    """The plain value of an optional secret setting; ``None`` when unset or empty.
+
+    Lets a composition root pass optional credentials on (``access_key=secret_value(...)``) so that
+    an unset setting keeps the callee's own fallback (e.g. the shared environment variables).
+    """
+    if secret is None:
+        return None
+    return secret.get_secret_value() or None
 
 
 def load_settings(cls: type[SettingsT]) -> SettingsT:

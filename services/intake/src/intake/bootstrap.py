@@ -12,6 +12,7 @@ from govkit.db import UnitOfWorkFactory
 from govkit.objectstore import LocalObjectStore, ObjectStore, object_store_from_settings
 from govkit.policy import PolicyRegistry
 from govkit.runtime import ServiceProcess
+from govkit.settings import secret_value
 from govproj.intake.v1 import intake_pb2_grpc
 from intake import service
 from intake.adapters.orm import events, metadata
@@ -36,7 +37,11 @@ _GRPC_MESSAGE_OVERHEAD = 1024 * 1024
 def object_store(settings: IntakeSettings) -> ObjectStore | None:
     """The configured object store; in dev without one, a local folder; otherwise none (uploads 503)."""
     if settings.object_store_url:
-        return object_store_from_settings(settings.object_store_url)
+        return object_store_from_settings(
+            settings.object_store_url,
+            access_key=secret_value(settings.object_store_access_key),
+            secret_key=secret_value(settings.object_store_secret_key),
+        )
     if settings.env == "dev":
         return LocalObjectStore(settings.dev_objects_dir.resolve())
     log.warning("intake: no GOVPROJ_INTAKE_OBJECT_STORE_URL; material uploads are unavailable")

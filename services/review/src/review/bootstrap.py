@@ -14,6 +14,7 @@ from govkit.mail import FolderMailer, Mailer, mailer_from_settings
 from govkit.objectstore import LocalObjectStore, ObjectStore, StoredObject, object_store_from_settings
 from govkit.policy import PolicyRegistry
 from govkit.runtime import ServiceProcess
+from govkit.settings import secret_value
 from review.adapters.orm import events, metadata
 from review.entrypoints import consumers, grpc, rest
 from review.service import ReviewDeps
@@ -57,7 +58,11 @@ def _local_root(settings: ReviewSettings) -> Path:
 def object_store(settings: ReviewSettings) -> ObjectStore:
     """The configured store; a temp folder in dev and test; a refusing stand-in in production."""
     if settings.object_store_url:
-        return object_store_from_settings(settings.object_store_url)
+        return object_store_from_settings(
+            settings.object_store_url,
+            access_key=secret_value(settings.object_store_access_key),
+            secret_key=secret_value(settings.object_store_secret_key),
+        )
     if settings.env != "production":
         return LocalObjectStore(_local_root(settings) / "objects")
     log.warning("review: no GOVPROJ_REVIEW_OBJECT_STORE_URL; approval documents cannot be issued")
@@ -67,7 +72,11 @@ def object_store(settings: ReviewSettings) -> ObjectStore:
 def mailer(settings: ReviewSettings) -> Mailer | None:
     """The configured mailer; in dev and test a folder beside the object store (or in temp)."""
     if settings.mailer_url:
-        return mailer_from_settings(settings.mailer_url)
+        return mailer_from_settings(
+            settings.mailer_url,
+            username=secret_value(settings.mailer_username),
+            password=secret_value(settings.mailer_password),
+        )
     if settings.env == "production":
         log.warning("review: no GOVPROJ_REVIEW_MAILER_URL; reminders are in-app only")
         return None
