@@ -210,9 +210,19 @@ async def resubmit_application(
     async with deps.uow(tenant_id=tenant) as tx:
         case = await load_for_action(tx.session, principal, case_id, expected_version)
         rules.ensure_applicant(principal, case)
+        app = await repository.current_application(tx.session, case.id)
+        if app is not None and app.status is ApplicationStatus.VOID:
+            # The pack's last round failed (lhasa §11): no further round, the refusal names the rule.
+            rounds = _reqs(deps, case)["max_review_rounds"]
+            raise AppError(
+                code="REVIEW_ROUNDS_EXHAUSTED",
+                message="评审未通过次数已达管理办法规定的上限，须重新编制材料后重新提交审批申请。",
+                kind=ErrorKind.PRECONDITION,
+                details={"max_rounds": rounds.value, "rounds": app.round},
+                cite=list(rounds.cite),
+            )
         if not (case.status is CaseStatus.RETURNED and case.stage is Stage.APPROVAL):
             refuse_state(case)
-        app = await repository.current_application(tx.session, case.id)
         if app is None:
             raise not_found("application", case_id, label_zh="审批申请")
         revised = a.resubmit(app, materials)
