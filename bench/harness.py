@@ -184,8 +184,8 @@ class BenchConfig:
     """Sizes of the runs (``--quick`` shrinks them for a smoke test)."""
 
     concurrency: int = 50
-    drafts: int = 2000
-    baseline_inserts: int = 2000
+    drafts: int = 1000
+    baseline_inserts: int = 1000
     warmup: int = 100
     event_samples: int = 300
     # One submit at a time, like the raw round trip it is compared with; the loaded figure is reported

@@ -19,7 +19,7 @@ import nats
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
 from bench.harness import BenchContext, Latencies, ScenarioResult, Target, scenario
-from bench.scenarios.submit import create_drafts, submit_all
+from bench.scenarios.submit import ready_for_sign_off, sign_off_all, unit_clients
 from govkit.db import ServiceDatabase
 
 SUBMITTED = "govproj.intake.v1.declaration.submitted"
@@ -116,10 +116,10 @@ async def event_latency(ctx: BenchContext) -> ScenarioResult:
     """One submit at a time (as the raw round trip is measured), plus the figure under the submit load."""
     cfg = ctx.config
     raw = (await jetstream_round_trips(ctx.stack.nats.url, cfg.jetstream_round_trips)).summary()
-    async with ctx.client("intake", ctx.token()) as intake:
-        ids, _ = await create_drafts(ctx, intake, cfg.event_samples, offset=50000)
+    prepared, _, _ = await ready_for_sign_off(ctx, cfg.event_samples, offset=50000)
+    async with unit_clients(ctx) as (_applicants, heads):
         start = datetime.now(UTC)
-        await submit_all(ctx, intake, ids, cfg.event_concurrency)
+        await sign_off_all(ctx, heads, prepared, cfg.event_concurrency)
         end = datetime.now(UTC)
     light = await event_latencies(ctx, start, end)
     metrics: dict[str, Any] = {

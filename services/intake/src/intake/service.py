@@ -63,8 +63,9 @@ LABEL = "申报"
 SYSTEM_ACTOR = "system:intake"
 EDITABLE_FIELD_NAMES = rules.EDITABLE_FIELDS
 MAX_PAGE_SIZE = 100
-# How many of the tenant's most similar declarations are considered as parts of a split project.
-SPLITTING_NEIGHBOURS = 200
+# How many of the tenant's most similar declarations are considered as parts of a split project
+# (a project cut into more parts than this within a year would be flagged by the first ones).
+SPLITTING_NEIGHBOURS = 20
 DEFAULT_PAGE_SIZE = 20
 
 

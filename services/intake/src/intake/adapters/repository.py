@@ -8,7 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, any_, func, insert, literal, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
@@ -369,7 +370,9 @@ async def org_declarations_since(
         declarations.c.id != exclude_id,
     ]
     if among is not None:
-        conditions.append(declarations.c.id.in_(list(among)))
+        # = ANY(array), not IN (...): one SQL text whatever the count, so the prepared statement is reused.
+        ids = literal(list(among), ARRAY(UUID(as_uuid=False)))
+        conditions.append(declarations.c.id == any_(ids))
     rows = (await session.execute(select(*_SCREENING_COLUMNS).where(*conditions))).all()
     return [_declaration_screening_row(r) for r in rows]
 
