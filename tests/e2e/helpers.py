@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -101,3 +106,95 @@ def wait_for_case(review: httpx.Client, declaration_id: str, *, timeout: float =
             return items[0]
         time.sleep(0.05)
     raise AssertionError(f"no review case for {declaration_id} after {timeout}s")
+
+
+# --- helpers of the front-half tests (issue 5) ------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def wait_until(probe: Callable[[], T | None], *, what: str, timeout: float = 20.0) -> T:
+    """Poll ``probe`` until it returns something other than None (events cross services async)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{what}: not reached after {timeout}s")
+
+
+def wait_for_declaration(intake: httpx.Client, declaration_id: str, status: str) -> dict[str, Any]:
+    """Poll intake until the declaration reaches ``status`` (set by review's events)."""
+
+    def probe() -> dict[str, Any] | None:
+        response = intake.get(f"/v1/declarations/{declaration_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body if body["status"] == status else None
+
+    return wait_until(probe, what=f"declaration {declaration_id} {status}")
+
+
+def wait_for_case_status(review: httpx.Client, case_id: str, status: str) -> dict[str, Any]:
+    """Poll review until the case reaches ``status``."""
+
+    def probe() -> dict[str, Any] | None:
+        response = review.get(f"/v1/cases/{case_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body if body["status"] == status else None
+
+    return wait_until(probe, what=f"case {case_id} {status}")
+
+
+def refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert the platform's error shape with this status and code; return the error."""
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code and error["message"], error
+    return error
+
+
+def race(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    """Run the calls at the same moment, one thread each, released together by a barrier.
+
+    Give every call its own client (its own connection), already connected, so that the requests
+    really are in flight together rather than queued on one socket.
+    """
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], httpx.Response]) -> httpx.Response:
+        barrier.wait(timeout=30)
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+        return [future.result(timeout=60) for future in futures]
+
+
+def material_refs(intake: httpx.Client, declaration_id: str) -> list[dict[str, Any]]:
+    """The declaration's uploaded files as review's application takes them (intake keeps the bytes)."""
+    listed = intake.get(f"/v1/declarations/{declaration_id}/materials")
+    assert listed.status_code == 200, listed.text
+    return [
+        {key: m[key] for key in ("doc_type", "filename", "sha256", "size", "content_type")}
+        for m in listed.json()["items"]
+    ]
+
+
+def xlsx_rows(content: bytes) -> list[tuple[Any, ...]]:
+    """The first sheet of a workbook, row by row."""
+    from openpyxl import load_workbook
+
+    return list(load_workbook(io.BytesIO(content)).worksheets[0].iter_rows(values_only=True))
+
+
+def checked_pdf(response: httpx.Response, sha256: str) -> bytes:
+    """A downloaded PDF: 200, a PDF, its SHA-256 the one the API reported (header and record)."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    digest = hashlib.sha256(response.content).hexdigest()
+    assert digest == sha256 == response.headers["x-content-sha256"]
+    return response.content
