@@ -15,8 +15,11 @@ approval review → the approval with its PDF:
 
 Besides: the prohibited declaration refused with its article, the planted duplicate flagged, two
 reviewers deciding the same case at the same moment (one 2xx, one 409), county isolation, and the
-expert who sees only the cases drawn for them. What the real clock and the dev tenants cannot show
-(a pause over a holiday, lhasa's third round) is in services/review/tests/integration/test_e2e_gaps.py.
+expert who sees only the cases drawn for them.
+
+Elsewhere: lhasa (no dev tenant runs it) in test_front_half_lhasa.py, on a second platform whose
+policy folder puts the city under lhasa; a pause over a public holiday, which the real clock cannot
+show, in services/review/tests/integration/test_e2e_gaps.py (with lhasa's third round once more).
 """
 
 from __future__ import annotations
@@ -283,12 +286,8 @@ def county_a(login: Login, experts: dict[str, dict[str, Any]]) -> Done:
         assert formal.json()["review"]["outcome"] == "passed" and formal.json()["review"]["cite"]
 
         # wuxing-2023 §9: finance, cyberspace, crypto and police give their opinions.
-        assert give_opinions(login, tenant, review, case["id"]) == {
-            "crypto",
-            "cyberspace",
-            "finance",
-            "police",
-        }
+        departments = give_opinions(login, tenant, review, case["id"])
+        assert departments == {"crypto", "cyberspace", "finance", "police"}
 
         draw = draw_one(
             review,
@@ -552,19 +551,11 @@ def city(login: Login) -> Rounds:
         assert "correction" not in open_tasks(review, case["id"])
         passed = review.post(f"/v1/cases/{case['id']}/formal-review", json={"version": resumed["version"]})
         assert passed.status_code == 200 and passed.json()["review"]["outcome"] == "passed", passed.text
-        assert [
-            r["outcome"] for r in review.get(f"/v1/cases/{case['id']}/formal-reviews").json()["items"]
-        ] == [
-            "incomplete",
-            "passed",
-        ]
+        reviews = review.get(f"/v1/cases/{case['id']}/formal-reviews").json()["items"]
+        assert [(r["round"], r["outcome"]) for r in reviews] == [(1, "incomplete"), (2, "passed")]
 
-        assert give_opinions(login, tenant, review, case["id"]) == {
-            "crypto",
-            "cyberspace",
-            "finance",
-            "police",
-        }
+        departments = give_opinions(login, tenant, review, case["id"])
+        assert departments == {"crypto", "cyberspace", "finance", "police"}  # shuangyashan §5, §6, §17
         decided = decide_into_plan(head, case["id"], "general", "600000.00")
         wait_for_declaration(intake, declaration["id"], "in_plan")
         plan = compile_and_export(head, case["target_year"], decided["case"])
@@ -602,10 +593,8 @@ def city(login: Login) -> Rounds:
             },
         )
         assert sent_back.status_code == 200, sent_back.text
-        assert (sent_back.json()["case"]["status"], sent_back.json()["case"]["stage"]) == (
-            "returned",
-            "approval",
-        )
+        back_again = sent_back.json()["case"]
+        assert (back_again["status"], back_again["stage"]) == ("returned", "approval")
         paused = open_tasks(review, case["id"])
         (revision,) = [t for t in unit.get("/v1/tasks").json()["items"] if t["case_id"] == case["id"]]
         assert revision["kind"] == "applicant_revision"

@@ -1,0 +1,250 @@
+"""lhasa's measures end to end: no dev tenant runs them, so this module starts a second, smaller
+platform (PostgreSQL, NATS, the dev issuer, intake and review as real processes) whose policy
+folder maps the demo city to the lhasa pack — rules are data, so no product code changes. The
+demo users of the city keep their real tokens.
+
+What lhasa adds to the front half (lhasa §11): the formal review's own 5-working-day clock, paused
+while the declaration is back with the unit and resumed where it stopped; two failed review rounds
+void the application, and a third round is refused with the article; materials prepared anew start
+a fresh application that can still be approved.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from devstack.issuer.testing import get_token
+from devstack.stack import REPO_ROOT, Stack, StackPorts
+from tests.e2e.helpers import (
+    checked_pdf,
+    create_draft,
+    ensure_call,
+    material_refs,
+    refused,
+    submit_to_bureau,
+    wait_for_case,
+    wait_for_case_status,
+    wait_for_declaration,
+)
+
+pytestmark = pytest.mark.e2e
+
+TENANT = "city"  # runs under lhasa in this module's platform
+
+
+@dataclass
+class PolicyFolderStack(Stack):
+    """The platform reading its policy packs and tenant map from ``policies_dir``."""
+
+    policies_dir: Path = REPO_ROOT / "policies"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The usual environment with the policy folder replaced."""
+        env = super().service_env(service)
+        env[f"GOVPROJ_{service.upper()}_POLICIES_DIR"] = str(self.policies_dir)
+        return env
+
+
+def _lhasa_policies(folder: Path) -> Path:
+    """The shipped packs, with the city moved to lhasa's measures."""
+    folder.mkdir(parents=True)
+    for pack in (REPO_ROOT / "policies").glob("*.yaml"):
+        if pack.name != "tenants.yaml":
+            shutil.copy(pack, folder / pack.name)
+    tenants = yaml.safe_load((REPO_ROOT / "policies" / "tenants.yaml").read_text(encoding="utf-8"))
+    tenants["tenants"][TENANT]["packs"] = ["lhasa"]
+    (folder / "tenants.yaml").write_text(yaml.safe_dump(tenants, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def lhasa_stack() -> Iterator[Stack]:
+    """intake and review (no portal, no later services) with the city under lhasa."""
+    root = Path(tempfile.mkdtemp(prefix="govproj-e2e-lhasa-"))
+    platform = PolicyFolderStack(
+        root=root,
+        ports=StackPorts.free(),
+        durable=False,
+        services=("intake", "review"),
+        with_portal=False,
+        policies_dir=_lhasa_policies(root / "policies"),
+    )
+    try:
+        platform.start()
+        yield platform
+    finally:
+        platform.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def as_user(lhasa_stack: Stack) -> Callable[[str, str], httpx.Client]:
+    """as_user("applicant.city", "review") → a client with that user's real token."""
+    tokens: dict[str, str] = {}
+
+    def client(username: str, service: str) -> httpx.Client:
+        if username not in tokens:
+            tokens[username] = get_token(lhasa_stack.issuer_url, username)
+        return httpx.Client(
+            base_url=lhasa_stack.http_url(service),
+            headers={"Authorization": f"Bearer {tokens[username]}"},
+            timeout=10,
+        )
+
+    return client
+
+
+def _open_tasks(review: httpx.Client, case_id: str) -> dict[str, dict[str, Any]]:
+    items = review.get(f"/v1/cases/{case_id}/tasks").json()["items"]
+    return {t["kind"]: t for t in items if t["status"] == "open"}
+
+
+def test_lhasa_pauses_the_formal_review_clock_and_refuses_a_third_review_round(  # type: ignore[no-untyped-def]
+    as_user,
+) -> None:
+    with (
+        as_user(f"applicant.{TENANT}", "intake") as intake,
+        as_user(f"unit_head.{TENANT}", "intake") as head_intake,
+        as_user(f"bureau_reviewer.{TENANT}", "intake") as bureau_intake,
+        as_user(f"bureau_reviewer.{TENANT}", "review") as review,
+        as_user(f"bureau_head.{TENANT}", "review") as head,
+        as_user(f"applicant.{TENANT}", "review") as unit,
+    ):
+        ensure_call(bureau_intake)
+        draft = create_draft(
+            intake, name="城市运行管理服务平台", amount="800000.00", breakdown={"software": "800000.00"}
+        )
+        submitted = submit_to_bureau(intake, head_intake, draft)
+        assert "lhasa §10" in submitted["citations"]  # lhasa's documents were required at sign-off
+        case = wait_for_case(review, draft["id"])
+        assert case["pack_id"] == "lhasa"
+
+        # lhasa §11: the formal review within 5 working days of receipt.
+        formal = _open_tasks(review, case["id"])["formal_review"]
+        assert formal["cite"] == ["lhasa §11"] and formal["remaining_workdays"] == 5 and formal["due_on"]
+        returned = review.post(
+            f"/v1/cases/{case['id']}/formal-review",
+            json={"version": case["version"], "notes": ["投资估算与建设内容不一致"]},
+        )
+        assert returned.status_code == 200 and returned.json()["case"]["status"] == "returned", returned.text
+        paused = _open_tasks(review, case["id"])
+        assert paused["formal_review"]["paused"] and paused["formal_review"]["urgency"] == "paused"
+        assert paused["formal_review"]["due_on"] is None
+        assert (
+            paused["correction"]["cite"] == ["lhasa §11"] and paused["correction"]["due_on"]
+        )  # revise: 3 wd
+        back = wait_for_declaration(intake, draft["id"], "returned")
+        assert back["return_items"] == ["投资估算与建设内容不一致"]
+        edited = intake.patch(
+            f"/v1/declarations/{draft['id']}",
+            json={"version": back["version"], "content": "建设城市运行监测、事件处置和指挥调度子系统。"},
+        )
+        assert edited.status_code == 200, edited.text
+        again = head_intake.post(
+            f"/v1/declarations/{draft['id']}/resubmit", json={"version": edited.json()["version"]}
+        )
+        assert again.status_code == 200 and again.json()["round"] == 2, again.text
+        resumed_case = wait_for_case_status(review, case["id"], "open")
+        resumed = _open_tasks(review, case["id"])["formal_review"]
+        assert not resumed["paused"] and resumed["id"] == formal["id"]
+        assert resumed["remaining_workdays"] == formal["remaining_workdays"]  # not a day lost
+        passed = review.post(
+            f"/v1/cases/{case['id']}/formal-review", json={"version": resumed_case["version"]}
+        )
+        assert passed.status_code == 200 and passed.json()["review"]["outcome"] == "passed", passed.text
+
+        # lhasa §4, §7: crypto, cyberspace, finance and 发改 give their opinions.
+        opinions = review.get(f"/v1/cases/{case['id']}/opinions").json()["items"]
+        assert {o["department"] for o in opinions} == {"crypto", "cyberspace", "finance", "ndrc"}
+        for opinion in opinions:
+            with as_user(f"{opinion['department']}.{TENANT}", "review") as department:
+                given = department.post(
+                    f"/v1/opinions/{opinion['id']}", json={"version": opinion["version"], "verdict": "agree"}
+                )
+            assert given.status_code == 200 and given.json()["cite"], given.text
+        current = head.get(f"/v1/cases/{case['id']}").json()
+        decided = head.post(
+            f"/v1/cases/{case['id']}/plan-decision",
+            json={
+                "version": current["version"],
+                "outcome": "in_plan",
+                "level": "general",
+                "budget": "800000.00",
+            },
+        )
+        assert decided.status_code == 200, decided.text
+        materials = material_refs(intake, draft["id"])
+
+        # Two review rounds, both failed (lhasa §11: "评审2次未通过的" → materials prepared anew).
+        applied = unit.post(
+            f"/v1/cases/{case['id']}/application",
+            json={"version": decided.json()["case"]["version"], "materials": materials},
+        )
+        assert applied.status_code == 201, applied.text
+        review_task = _open_tasks(review, case["id"])["approval_review"]
+        assert review_task["due_on"] and "lhasa §11" in review_task["cite"]
+        version = applied.json()["case"]["version"]
+        for round_, items in ((1, ["补充网络安全投入测算"]), (2, ["密码应用方案仍不完整"])):
+            failed = review.post(
+                f"/v1/cases/{case['id']}/review-conclusion",
+                json={"version": version, "passed": False, "comments": "评审未通过。", "items": items},
+            )
+            assert failed.status_code == 200, failed.text
+            assert failed.json()["application"]["round"] == round_
+            version = failed.json()["case"]["version"]
+            if round_ == 1:
+                assert failed.json()["case"]["status"] == "returned"
+                revised = unit.post(
+                    f"/v1/cases/{case['id']}/application/resubmit",
+                    json={"version": version, "materials": [{**materials[0], "filename": "修订稿.pdf"}]},
+                )
+                assert revised.status_code == 200, revised.text
+                assert revised.json()["application"]["round"] == 2
+                version = revised.json()["case"]["version"]
+        assert failed.json()["application"]["status"] == "void"
+        assert failed.json()["case"]["status"] == "in_plan"  # waits for materials prepared anew
+        reviews = unit.get(f"/v1/cases/{case['id']}/applications").json()["reviews"]
+        assert [r["outcome"] for r in reviews] == ["returned", "prepare_anew"]
+        assert "lhasa §11" in reviews[-1]["cite"]
+
+        # The third round is refused, naming the article; nothing changes.
+        third = unit.post(
+            f"/v1/cases/{case['id']}/application/resubmit",
+            json={"version": version, "materials": [{**materials[0], "filename": "第三稿.pdf"}]},
+        )
+        error = refused(third, 422, "REVIEW_ROUNDS_EXHAUSTED")
+        assert error["cite"] == ["lhasa §11"] and "重新编制" in error["message"]
+        assert unit.get(f"/v1/cases/{case['id']}").json()["version"] == version
+
+        # Materials prepared anew: a fresh application (attempt 2, round 1) passes and is approved.
+        fresh = unit.post(
+            f"/v1/cases/{case['id']}/application", json={"version": version, "materials": materials}
+        )
+        assert fresh.status_code == 201, fresh.text
+        assert (fresh.json()["application"]["attempt"], fresh.json()["application"]["round"]) == (2, 1)
+        concluded = review.post(
+            f"/v1/cases/{case['id']}/review-conclusion",
+            json={"version": fresh.json()["case"]["version"], "passed": True, "comments": "重新编制后可行。"},
+        )
+        assert concluded.status_code == 200, concluded.text
+        issue = _open_tasks(review, case["id"])["issue_approval"]
+        assert issue["due_on"] and issue["cite"] == ["lhasa §11"]  # the approval within 2 working days
+        granted = head.post(
+            f"/v1/cases/{case['id']}/approval",
+            json={"version": concluded.json()["case"]["version"], "approved_amount": "780000.00"},
+        )
+        assert granted.status_code == 201, granted.text
+        approval = granted.json()
+        assert re.fullmatch(r"示数审〔\d{4}〕\d+号", approval["document_number"])
+        assert "lhasa §11" in approval["cite"]
+        checked_pdf(unit.get(f"/v1/approvals/{approval['id']}/document.pdf"), approval["document_sha256"])
