@@ -184,6 +184,7 @@ async def list_cases(
     limit: int,
     offset: int,
     org: tuple[str, str] | None = None,
+    tenant: str | None = None,
     departments: Sequence[str] = (),
     expert_username: str | None = None,
     all_visible: bool = False,
@@ -191,18 +192,15 @@ async def list_cases(
     declaration_id: str | None = None,
 ) -> list[ReviewCase]:
     """Cases the caller may see, newest first: every visible one for bureaus, else the union of their
-    own org's, those their department was asked about and those they were drawn for."""
+    own org's, those their department (of ``tenant``, the caller's) was given a task on or asked
+    about, and those they were drawn for."""
     query = select(review_cases)
     if not all_visible:
         reach = []
         if org is not None:
             reach.append(and_(review_cases.c.tenant_id == org[0], review_cases.c.declaring_org_id == org[1]))
-        if departments:
-            reach.append(
-                exists().where(
-                    opinions.c.case_id == review_cases.c.id, opinions.c.department.in_(list(departments))
-                )
-            )
+        if departments and tenant is not None:
+            reach.append(_department_reach(review_cases.c.id, tenant=tenant, departments=departments))
         if expert_username:
             reach.append(
                 exists().where(
@@ -224,15 +222,43 @@ async def list_cases(
     return [_case(row) for row in rows]
 
 
+def _department_reach(case_id: Any, *, tenant: str, departments: Sequence[str]) -> Any:
+    """Whether one of ``departments`` *of ``tenant``* holds or held a task on the case, or was asked
+    for its opinion on it.
+
+    The tenant matters: RLS lets the reviewing tenant (the city) read a county's delegated case, and
+    the city has departments of the same names as the county's; only the county's were asked
+    (opinions are asked in the case's own tenant, so an opinion row's ``tenant_id`` is the asked
+    department's tenant). A department with no opinion to give but a step to record (发改's approval
+    of the feasibility study) is reached through the task it holds.
+    """
+    names = list(departments)
+    held = exists().where(
+        tasks.c.case_id == case_id,
+        tasks.c.holder_tenant_id == tenant,
+        tasks.c.holder_role.in_(names),
+    )
+    asked = exists().where(
+        opinions.c.case_id == case_id,
+        opinions.c.tenant_id == tenant,
+        opinions.c.department.in_(names),
+    )
+    return or_(held, asked)
+
+
 async def involvement(
-    session: AsyncSession, case_id: str, *, departments: Sequence[str], expert_username: str | None
+    session: AsyncSession,
+    case_id: str,
+    *,
+    tenant: str,
+    departments: Sequence[str],
+    expert_username: str | None,
 ) -> bool:
-    """Whether a department was asked about the case or the expert was drawn for it."""
+    """Whether a department of ``tenant`` (the caller's) holds or held a task on the case or was asked
+    about it, or the expert was drawn for it."""
     checks = []
     if departments:
-        checks.append(
-            exists().where(opinions.c.case_id == case_id, opinions.c.department.in_(list(departments)))
-        )
+        checks.append(_department_reach(case_id, tenant=tenant, departments=departments))
     if expert_username:
         checks.append(
             exists().where(

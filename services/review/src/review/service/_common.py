@@ -120,9 +120,16 @@ def expert_name(principal: Principal) -> str | None:
 
 
 async def involved(session: AsyncSession, principal: Principal, case: ReviewCase) -> bool:
-    """A department asked about the case, or an expert drawn for it."""
+    """A department of the caller's tenant given a task on the case or asked about it, or an expert
+    drawn for it."""
+    if principal.tenant is None:
+        return False
     return await repository.involvement(
-        session, case.id, departments=departments_of(principal), expert_username=expert_name(principal)
+        session,
+        case.id,
+        tenant=principal.tenant,
+        departments=departments_of(principal),
+        expert_username=expert_name(principal),
     )
 
 

@@ -352,6 +352,7 @@ async def list_cases(
             offset=offset,
             all_visible=principal.has_role(*rules.TENANT_WIDE_READERS),
             org=(tenant, principal.org) if principal.org else None,
+            tenant=tenant,
             departments=departments_of(principal),
             expert_username=expert_name(principal),
             status=status,
