@@ -755,15 +755,6 @@ def test_intake_does_not_keep_an_approved_project_returned_after_an_approval_sta
     assert declaration["status"] == "in_plan"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: the 发改 step's task is held by role ndrc (review domain.approval.steps) and "
-        "record_step allows role ndrc, but ndrc can neither open the case nor record the step: "
-        "service._common.load_visible → can_read needs involvement, which repository.involvement "
-        "and list_cases grant departments only through opinions, and 发改 gives no opinion"
-    ),
-)
 def test_the_ndrc_records_its_own_step_from_its_work_list(city: Rounds, login) -> None:  # type: ignore[no-untyped-def]
     # While the step was open, it was in 发改's work list (shuangyashan-2024 §18: 8 working days) ...
     (task,) = city.ndrc_view["tasks"]
@@ -779,14 +770,6 @@ def test_the_ndrc_records_its_own_step_from_its_work_list(city: Rounds, login) -
         assert recorded.status_code == 200, recorded.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: a department of the reviewing tenant sees a delegated county case because the "
-        "county's department of the same name was asked (review repository.involvement and list_cases "
-        "match opinions.department without the tenant; RLS admits the reviewing tenant's session)"
-    ),
-)
 def test_the_citys_departments_do_not_see_a_county_case_they_were_not_asked_about(  # type: ignore[no-untyped-def]
     county_b: Done, login
 ) -> None:
