@@ -50,6 +50,8 @@ from intake.domain.materials import Material, check_doc_type, storage_key
 from intake.domain.orgs import ExistingSystem, Org, OrgType, SystemStatus, TenantLevel, TenantRecord
 from intake.domain.project_code import make_project_code, parse_project_code
 from intake.domain.screening import (
+    DUPLICATE_MIN_SCORE,
+    DUPLICATE_TOP,
     SPLITTING_MIN_SCORE,
     SPLITTING_NAME_FACTOR,
     duplicate_findings,
@@ -266,11 +268,14 @@ async def _facts(session: AsyncSession, declaration: Declaration) -> dict[str, A
     )
 
 
-async def _check_materials(session: AsyncSession, pack: Pack, declaration: Declaration) -> tuple[str, ...]:
-    docs = checks.required_documents(pack, await _facts(session, declaration))
-    uploaded = {m.doc_type for m in await repository.list_materials(session, declaration.id)}
-    checks.ensure_materials(docs, uploaded)
-    return docs.citations
+async def _check_materials(
+    session: AsyncSession, pack: Pack, declaration: Declaration, *, facts: Mapping[str, Any] | None = None
+) -> tuple[tuple[str, ...], list[Material]]:
+    """Refuse when a required document is missing; the requirement's articles and the materials."""
+    docs = checks.required_documents(pack, facts if facts is not None else await _facts(session, declaration))
+    found = await repository.list_materials(session, declaration.id)
+    checks.ensure_materials(docs, {m.doc_type for m in found})
+    return docs.citations, found
 
 
 def _refuse_classified(pack: Pack, classified: bool) -> None:
@@ -368,7 +373,7 @@ async def submit_for_signoff(
         pending = rules.submit_for_signoff(principal, current, at=deps.now())
         pack = deps.pack_for(tenant)
         checks.ensure_not_prohibited(pack, current)
-        cites = list(await _check_materials(tx.session, pack, current))
+        cites = list((await _check_materials(tx.session, pack, current))[0])
         if current.supplementary:
             cites += checks.supplementary_terms(pack, funds_secured=current.funds_secured).citations
         version = current.version if expected_version is None else expected_version
@@ -445,37 +450,31 @@ async def _screen(
         seq=0,
     )
     candidate = screening_text(row, "declaration")
+    thresholds = checks.splitting_thresholds(pack)
+    # One query serves both screenings: the duplicates are its best matches above their cut-off;
+    # only declarations that resemble the candidate at all can be parts of a split project, and
+    # the index finds them in milliseconds where comparing with every declaration the org made in
+    # the window grows with the org (ADR 0010). A chain of parts linked only through a dissimilar
+    # middle is not followed.
+    matches = index.query(
+        candidate,
+        top=max(DUPLICATE_TOP, SPLITTING_NEIGHBOURS),
+        min_score=min(DUPLICATE_MIN_SCORE, SPLITTING_MIN_SCORE * SPLITTING_NAME_FACTOR),
+    )
     found: list[StoredFinding] = []
     dup_cites = checks.duplicate_citations(pack)
-    for f in duplicate_findings(candidate, index, citations=dup_cites):
+    for f in duplicate_findings(candidate, index, citations=dup_cites, matches=matches):
         found.append(
             _finding("duplicate_construction", f.score, f.related_ids, f.message_zh, f.citations, f.details)
         )
-    thresholds = checks.splitting_thresholds(pack)
     if thresholds:
-        window = max(t.window_months for t in thresholds)
-        # Only the tenant's declarations that resemble the candidate at all can be parts of it: the
-        # index finds them in milliseconds, where comparing with every declaration the org made
-        # in the window grows with the org (ADR 0010). A chain of parts linked only through a
-        # dissimilar middle is not followed.
-        near = {
-            m.id
-            for m in index.query(
-                candidate, top=SPLITTING_NEIGHBOURS, min_score=SPLITTING_MIN_SCORE * SPLITTING_NAME_FACTOR
-            )
-        }
-        peers = await repository.org_declarations_since(
-            session,
-            org_id=declaration.org_id,
-            since=_months_before(at, window),
-            exclude_id=declaration.id,
-            among=near,
-        )
-        texts = [screening_text(p, "declaration") for p in peers]
+        # The index keeps each declaration's org, amount and date with its terms, and it has just
+        # been brought up to date, so the parts come from it without reading their texts again.
+        near = [doc for m in matches if (doc := index.document(m.id)) is not None]
         for threshold in sorted(thresholds, key=lambda t: t.amount):
             for f in splitting_findings(
                 candidate,
-                texts,
+                near,
                 threshold.amount,
                 citations=threshold.citations,
                 index=index,
@@ -546,8 +545,9 @@ async def _submit_to_bureau(
     tenant = await _tenant_record(session, current.tenant_id)
     rules.ensure_complete(current)
     checks.ensure_not_prohibited(pack, current)
-    cites: list[str] = list(await _check_materials(session, pack, current))
     facts = checks.facts_for(current, org_budget_units=org.budget_units, tenant_level=tenant.level.value)
+    material_cites, materials = await _check_materials(session, pack, current, facts=facts)
+    cites: list[str] = list(material_cites)
     resubmission = rules.is_resubmission(current)
     if resubmission:
         # Same declaration, same cycle: its call, plan year and route stay as first decided.
@@ -565,12 +565,12 @@ async def _submit_to_bureau(
     # Screening reads only committed declarations, so it needs no lock (ADR 0010): a replica that
     # has read screening number n has seen every change numbered up to n.
     findings, screen_cites = await _screen(session, deps, pack, current, at=now)
-    materials = await repository.list_materials(session, current.id)
     # From here to the commit, one submission of the tenant at a time: the quota count, the
     # project-code serial and the screening number follow commit order. Kept to the few
     # statements that need it, so concurrent sign-offs queue only briefly.
     await repository.lock_submissions(session, current.tenant_id)
-    if not resubmission and not current.supplementary and plan_year is not None:
+    counted = not resubmission and not current.supplementary and plan_year is not None
+    if counted and plan_year is not None and checks.has_quota(pack, facts):
         already = await repository.count_for_quota(
             session, org_id=current.org_id, plan_year=plan_year, exclude_id=current.id
         )

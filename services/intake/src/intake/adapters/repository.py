@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, any_, func, insert, literal, or_, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
@@ -350,30 +349,6 @@ async def declarations_screened_since(session: AsyncSession, seq: int) -> list[S
             .order_by(declarations.c.screen_seq)
         )
     ).all()
-    return [_declaration_screening_row(r) for r in rows]
-
-
-async def org_declarations_since(
-    session: AsyncSession,
-    *,
-    org_id: str,
-    since: datetime,
-    exclude_id: str,
-    among: Collection[str] | None = None,
-) -> list[ScreeningRow]:
-    """The org's other declarations at the bureau submitted since ``since`` (for splitting screening),
-    limited to the ids ``among`` when given."""
-    conditions = [
-        declarations.c.org_id == org_id,
-        declarations.c.status.in_(AT_BUREAU),
-        declarations.c.submitted_at >= since,
-        declarations.c.id != exclude_id,
-    ]
-    if among is not None:
-        # = ANY(array), not IN (...): one SQL text whatever the count, so the prepared statement is reused.
-        ids = literal(list(among), ARRAY(UUID(as_uuid=False)))
-        conditions.append(declarations.c.id == any_(ids))
-    rows = (await session.execute(select(*_SCREENING_COLUMNS).where(*conditions))).all()
     return [_declaration_screening_row(r) for r in rows]
 
 

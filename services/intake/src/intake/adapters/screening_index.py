@@ -9,6 +9,10 @@ therefore agree without talking to each other.
 
 The refresh runs inside the caller's transaction *before* it writes anything, so an uncommitted
 (and possibly rolled-back) change never enters the index.
+
+Concurrent screenings of a tenant share refreshes: a caller needs a refresh that *began* after it
+asked (that one saw everything committed before), so callers queued behind a running refresh are
+all served by the next one instead of each reading the database in turn.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ class _TenantIndex:
     # The screen_seq each indexed id was last applied at (a stale row never overwrites a newer one).
     applied: dict[str, int] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Refreshes begun and completed (a caller is served by any refresh begun after it asked).
+    begun: int = 0
+    completed: int = 0
 
 
 def screening_text(row: ScreeningRow, kind: TextKind) -> ScreeningText:
@@ -70,11 +77,16 @@ class ScreeningIndexes:
     async def refreshed(self, session: AsyncSession, tenant_id: str) -> SimilarityIndex:
         """The tenant's index, caught up with what is committed (the session is bound to the tenant)."""
         entry = self._tenants.setdefault(tenant_id, _TenantIndex())
+        needed = entry.begun + 1
         async with entry.lock:
+            if entry.completed >= needed:
+                return entry.index
+            entry.begun += 1
             rows = await repository.declarations_screened_since(session, entry.declarations_seq)
             entry.declarations_seq = max(entry.declarations_seq, self._apply(entry, rows, "declaration"))
             systems = await repository.systems_screened_since(session, entry.systems_seq)
             entry.systems_seq = max(entry.systems_seq, self._apply(entry, systems, "existing_system"))
+            entry.completed = entry.begun
         return entry.index
 
     def forget(self, tenant_id: str) -> None:

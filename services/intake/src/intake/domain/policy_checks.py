@@ -96,6 +96,11 @@ def ensure_not_prohibited(pack: Pack, declaration: Declaration) -> None:
         )
 
 
+def has_quota(pack: Pack, facts: Mapping[str, Any]) -> bool:
+    """Whether the pack limits how many declarations an org with these facts makes a year."""
+    return quotas(pack, facts)["max_declarations_per_org_per_year"].value is not None
+
+
 def ensure_quota(pack: Pack, facts: Mapping[str, Any], *, already: int, plan_year: int) -> tuple[str, ...]:
     """Refuse a declaration over the per-org yearly quota; returns the quota's articles (or ()).
 

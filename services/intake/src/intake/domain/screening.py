@@ -82,6 +82,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Literal
 
 TextKind = Literal["declaration", "existing_system"]
@@ -220,24 +221,38 @@ def shingles(text: str, orders: Sequence[int] | None = None) -> set[str]:
 
 def text_terms(text: ScreeningText) -> array[int]:
     """The terms of a text's name, content and goals as sorted unique CRC-32 hashes."""
-    terms = shingles(text.name) | shingles(text.content) | shingles(text.goals)
-    return array("I", sorted({zlib.crc32(t.encode("utf-8")) for t in terms}))
+    return _fields_terms(text.name, text.content, text.goals)
 
 
 def name_terms(text: ScreeningText) -> array[int]:
     """The terms of a text's name alone, as sorted unique CRC-32 hashes."""
-    return array("I", sorted({zlib.crc32(t.encode("utf-8")) for t in shingles(text.name)}))
+    return _fields_terms(text.name, "", "")
+
+
+# One screening tokenises its candidate for the duplicate query, the splitting neighbours and the
+# splitting links; the cache makes that once. Callers never mutate the arrays.
+@lru_cache(maxsize=256)
+def _fields_terms(name: str, content: str, goals: str) -> array[int]:
+    terms = shingles(name) | shingles(content) | shingles(goals)
+    return array("I", sorted({zlib.crc32(t.encode("utf-8")) for t in terms}))
 
 
 # --- the index --------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Doc:
+@dataclass(frozen=True, slots=True)
+class IndexedDocument:
+    """What the index keeps of a text: its terms and the facts splitting screening needs (the
+    texts themselves stay in the database)."""
+
     id: str
     kind: TextKind
     name: str  # for the reviewer's message
     terms: array[int]
+    name_terms: array[int]
+    org_id: str
+    amount: Decimal
+    submitted_at: date | datetime | None
 
 
 class _Singles:
@@ -315,7 +330,7 @@ class SimilarityIndex:
     def __init__(self) -> None:
         self._postings: dict[int, array[int]] = {}  # terms in two or more documents
         self._singles = _Singles()  # terms in exactly one
-        self._docs: list[_Doc | None] = []  # by ordinal; None once removed
+        self._docs: list[IndexedDocument | None] = []  # by ordinal; None once removed
         self._ordinal: dict[str, int] = {}
         self._log = [0.0]  # ln(df + 1) by df
         self._log2 = [0.0]  # its square
@@ -377,6 +392,11 @@ class SimilarityIndex:
     def ids(self) -> list[str]:
         """The indexed ids, sorted."""
         return sorted(self._ordinal)
+
+    def document(self, doc_id: str) -> IndexedDocument | None:
+        """What the index keeps of a document, or None when it is not indexed."""
+        ordinal = self._ordinal.get(doc_id)
+        return None if ordinal is None else self._docs[ordinal]
 
     def query(
         self, text: ScreeningText, *, top: int = DUPLICATE_TOP, min_score: float = DUPLICATE_MIN_SCORE
@@ -464,7 +484,18 @@ class SimilarityIndex:
             self.remove(text.id)
         terms = text_terms(text)
         ordinal = len(self._docs)
-        self._docs.append(_Doc(id=text.id, kind=text.kind, name=text.name, terms=terms))
+        self._docs.append(
+            IndexedDocument(
+                id=text.id,
+                kind=text.kind,
+                name=text.name,
+                terms=terms,
+                name_terms=name_terms(text),
+                org_id=text.org_id,
+                amount=text.amount,
+                submitted_at=text.submitted_at,
+            )
+        )
         self._ordinal[text.id] = ordinal
         self._sum_l.append(0.0)
         self._sum_l2.append(0.0)
@@ -547,14 +578,18 @@ def duplicate_findings(
     citations: Sequence[str],
     top: int = DUPLICATE_TOP,
     min_score: float = DUPLICATE_MIN_SCORE,
+    matches: Sequence[Match] | None = None,
 ) -> list[Finding]:
     """Possible duplicate construction: one finding per match scoring ≥ ``min_score`` (best first).
 
     The candidate's own id in the index is ignored, so screening a resubmission does not match
-    itself.
+    itself. ``matches``: the result of a wider ``index.query`` for the candidate already made
+    (at least ``top`` results, a lower cut-off), so one query serves several screenings.
     """
+    if matches is None:
+        matches = index.query(candidate, top=top, min_score=min_score)
     findings = []
-    for match in index.query(candidate, top=top, min_score=min_score):
+    for match in [m for m in matches if m.score >= min_score][:top]:
         what = _KIND_ZH[match.kind]
         findings.append(
             Finding(
@@ -574,7 +609,7 @@ def duplicate_findings(
 
 def splitting_findings(
     candidate: ScreeningText,
-    same_org_recent: Sequence[ScreeningText],
+    same_org_recent: Sequence[ScreeningText | IndexedDocument],
     threshold: Decimal,
     *,
     citations: Sequence[str],
@@ -594,7 +629,9 @@ def splitting_findings(
     and "reach" is ``sum ≥ threshold``, otherwise (超过) ``≤`` and ``>``. Other orgs, existing
     systems, undated texts and the candidate's own id are ignored, so the caller may pass a loose
     superset. ``index`` supplies the tenant's term statistics (pass the tenant's index); without
-    it a small index of the texts given stands in, whose statistics are much weaker.
+    it a small index of the texts given stands in, whose statistics are much weaker. Parts may be
+    the index's own documents (``SimilarityIndex.document``): their stored terms are used as they
+    are, so a screening re-reads no peer's text.
     """
     if candidate.submitted_at is None:
         raise ValueError("splitting screening needs the candidate's submission date")
@@ -623,18 +660,25 @@ def splitting_findings(
         return []
     if index is None:
         index = SimilarityIndex()
-        index.build([candidate, *peers])
-    terms = {t.id: (text_terms(t), t.id in index, name_terms(t)) for t in [candidate, *peers]}
+        index.build([candidate, *(t for t in peers if isinstance(t, ScreeningText))])
+    similarity_index = index
 
-    def link(x: ScreeningText, y: ScreeningText) -> float:
+    def terms_of(t: ScreeningText | IndexedDocument) -> tuple[array[int], bool, array[int]]:
+        if isinstance(t, IndexedDocument):
+            return t.terms, True, t.name_terms
+        return text_terms(t), t.id in similarity_index, name_terms(t)
+
+    terms = {t.id: terms_of(t) for t in [candidate, *peers]}
+
+    def link(x: ScreeningText | IndexedDocument, y: ScreeningText | IndexedDocument) -> float:
         # All text, or the names (parts keep a project's name stem), discounted.
         (x_all, x_in, x_name), (y_all, y_in, y_name) = terms[x.id], terms[y.id]
         by_name = index.terms_similarity(x_name, False, y_name, False)
         return max(index.terms_similarity(x_all, x_in, y_all, y_in), SPLITTING_NAME_FACTOR * by_name)
 
     # Single linkage from the candidate, breadth first (deterministic: peers in id order).
-    parts: list[tuple[ScreeningText, float, str | None]] = []  # (part, link score, linked via)
-    frontier: list[ScreeningText] = [candidate]
+    parts: list[tuple[ScreeningText | IndexedDocument, float, str | None]] = []  # (part, score, via)
+    frontier: list[ScreeningText | IndexedDocument] = [candidate]
     remaining = peers
     while frontier and remaining:
         node = frontier.pop(0)
