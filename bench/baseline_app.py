@@ -20,6 +20,8 @@ from sqlalchemy import Column, DateTime, MetaData, Numeric, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from govkit.settings import ServiceSettings
+
 metadata = MetaData()
 rows = Table(
     "bench_rows",
@@ -70,8 +72,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--pool-size", type=int, default=10)
-    parser.add_argument("--max-overflow", type=int, default=20)
+    defaults = ServiceSettings.model_fields  # the services' own pool, so the comparison stays fair
+    parser.add_argument("--pool-size", type=int, default=defaults["db_pool_size"].default)
+    parser.add_argument("--max-overflow", type=int, default=defaults["db_max_overflow"].default)
     args = parser.parse_args()
     app = create_app(args.url, args.pool_size, args.max_overflow)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, lifespan="on")

@@ -258,7 +258,7 @@ async def declaration_submit(ctx: BenchContext) -> ScenarioResult:
         "method": (
             "closed loop, in-process httpx clients; submit = POST /v1/declarations/{id}/sign-off by the "
             "unit heads of two county-a units on complete, documented, handed-in drafts with varied "
-            "realistic texts; raw = bench.baseline_app (FastAPI, SQLAlchemy 2 + asyncpg, pool 10+20, "
+            "realistic texts; raw = bench.baseline_app (FastAPI, SQLAlchemy 2 + asyncpg, pool 20+10, "
             "one uvicorn process) on the same PostgreSQL and host"
         ),
     }

@@ -32,7 +32,7 @@ def ident(name: str) -> str:
     return name
 
 
-def create_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10, **kwargs: Any) -> AsyncEngine:
     """A pooled asyncpg engine.
 
     No ``pool_pre_ping``: it costs a round trip on every checkout (a third of a small request's

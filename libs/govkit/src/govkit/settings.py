@@ -26,8 +26,12 @@ class ServiceSettings(BaseSettings):
     migrations_database_url: SecretStr = Field(
         default=SecretStr(""), description="URL of the schema owner role; Alembic runs with it at start"
     )
-    db_pool_size: int = 10
-    db_max_overflow: int = 20
+    # Connections a service keeps open, and how many more it may open under a burst. Overflow
+    # connections are closed as soon as they are returned while the pool is full, so under steady
+    # load they cost a connect (a PostgreSQL backend fork, a cold statement cache) per request:
+    # the pool itself is sized for the load and the overflow is only for bursts.
+    db_pool_size: int = 20
+    db_max_overflow: int = 10
     nats_url: str = "nats://127.0.0.1:4222"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
