@@ -193,6 +193,9 @@ class BenchConfig:
     event_concurrency: int = 1
     jetstream_round_trips: int = 1000
     idle_settle_seconds: float = 5.0
+    # Screening through the stack: sign-offs timed before and after this many declarations exist.
+    screening_signoffs: int = 200
+    screening_existing: int = 10_000
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -205,6 +208,8 @@ class BenchConfig:
             event_samples=30,
             jetstream_round_trips=100,
             idle_settle_seconds=1.0,
+            screening_signoffs=20,
+            screening_existing=1000,
         )
 
 

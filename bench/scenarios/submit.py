@@ -71,9 +71,9 @@ class Prepared:
     versions: list[int]
 
 
-async def ensure_call(ctx: BenchContext) -> None:
-    """An open annual call in county-a (opened by the bureau two years ahead when there is none)."""
-    async with ctx.client("intake", ctx.token(BUREAU)) as bureau:
+async def ensure_call(ctx: BenchContext, bureau_user: str = BUREAU) -> None:
+    """An open annual call in the bureau's tenant (opened two years ahead when there is none)."""
+    async with ctx.client("intake", ctx.token(bureau_user)) as bureau:
         listed = expect(await bureau.get("/v1/calls", params={"status": "open"}), 200).json()
         if listed["items"]:
             return
@@ -92,7 +92,8 @@ async def create_drafts(
 ) -> tuple[Prepared, LoadResult]:
     """``count`` complete drafts created by ``config.concurrency`` workers across the units."""
     bodies = [draft(offset + i, t) for i, t in enumerate(texts(count, offset))]
-    prepared = Prepared(ids=[""] * count, units=[i % len(UNITS) for i in range(count)], versions=[0] * count)
+    units = [i % len(clients) for i in range(count)]
+    prepared = Prepared(ids=[""] * count, units=units, versions=[0] * count)
 
     async def create(i: int) -> None:
         response = expect(await clients[prepared.units[i]].post("/v1/declarations", json=bodies[i]), 201)
@@ -157,21 +158,26 @@ async def sign_off_all(
 
 @asynccontextmanager
 async def unit_clients(
-    ctx: BenchContext,
+    ctx: BenchContext, units: tuple[tuple[str, str], ...] = UNITS
 ) -> AsyncIterator[tuple[list[httpx.AsyncClient], list[httpx.AsyncClient]]]:
-    """(applicants' clients, unit heads' clients), one per unit in UNITS."""
+    """(applicants' clients, unit heads' clients), one per (applicant, unit head) in ``units``."""
     async with AsyncExitStack() as stack:
-        applicants = [await stack.enter_async_context(ctx.client("intake", ctx.token(a))) for a, _ in UNITS]
-        heads = [await stack.enter_async_context(ctx.client("intake", ctx.token(h))) for _, h in UNITS]
+        applicants = [await stack.enter_async_context(ctx.client("intake", ctx.token(a))) for a, _ in units]
+        heads = [await stack.enter_async_context(ctx.client("intake", ctx.token(h))) for _, h in units]
         yield applicants, heads
 
 
 async def ready_for_sign_off(
-    ctx: BenchContext, count: int, offset: int
+    ctx: BenchContext,
+    count: int,
+    offset: int,
+    *,
+    units: tuple[tuple[str, str], ...] = UNITS,
+    bureau: str = BUREAU,
 ) -> tuple[Prepared, LoadResult, LoadResult]:
     """Drafts created, documents uploaded and handed in: (prepared, create run, hand-in run)."""
-    await ensure_call(ctx)
-    async with unit_clients(ctx) as (applicants, _heads):
+    await ensure_call(ctx, bureau)
+    async with unit_clients(ctx, units) as (applicants, _heads):
         prepared, create = await create_drafts(ctx, applicants, count, offset)
         await upload_required(ctx, applicants, prepared)
         hand_in = await hand_in_all(ctx, applicants, prepared, ctx.config.concurrency)
