@@ -20,6 +20,7 @@ from sqlalchemy import Column, DateTime, MetaData, Numeric, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from govkit.runtime import KEEP_ALIVE_SECONDS
 from govkit.settings import ServiceSettings
 
 metadata = MetaData()
@@ -77,7 +78,15 @@ def main() -> None:
     parser.add_argument("--max-overflow", type=int, default=defaults["db_max_overflow"].default)
     args = parser.parse_args()
     app = create_app(args.url, args.pool_size, args.max_overflow)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, lifespan="on")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
 
 
 if __name__ == "__main__":

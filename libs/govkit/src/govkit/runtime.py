@@ -20,6 +20,9 @@ from fastapi import FastAPI
 log = logging.getLogger(__name__)
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
 class _HttpServer(uvicorn.Server):
     """uvicorn without its own signal handling: this process owns the signals, because uvicorn's
     handlers would stop only the HTTP half."""
@@ -55,6 +58,9 @@ async def serve(process: ServiceProcess, *, install_signal_handlers: bool = True
         log_level="warning",
         lifespan="on",
         access_log=False,
+        # Longer than any client's or proxy's idle expiry (httpx: 5 s, the same as uvicorn's default):
+        # a server closing an idle connection just as a client reuses it resets that request.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     server = _HttpServer(config)
     stop = asyncio.Event()
