@@ -340,8 +340,8 @@ def county_a(login: Login, experts: dict[str, dict[str, Any]]) -> Done:
         )
         assert concluded.status_code == 200, concluded.text
         assert concluded.json()["application"]["status"] == "passed"
-        # The bureau records 发改's contact sheet (发改 itself cannot reach the case yet: see the
-        # xfail test on the 发改 step below).
+        # The bureau records 发改's contact sheet: wuxing-2023 §13 sets it no deadline, so it is no
+        # task in 发改's work list (where shuangyashan's is: see the 发改 step test below).
         recorded = review.post(
             f"/v1/steps/{step['id']}", json={"version": 1, "reference": "甲发改联〔2026〕8号"}
         )
@@ -738,15 +738,6 @@ def test_city_return_and_resubmit_at_both_stages_with_the_step_clocks_paused_and
         assert after["due_on"] == before["due_on"] or not city.same_day
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "product bug: an approval-stage review.returned moves intake's in_plan declaration to "
-        "'returned' (intake service.apply_review_event → domain.mark_returned, _RETURNABLE includes "
-        "IN_PLAN); the application is resubmitted in review, which emits nothing intake reads, so "
-        "intake keeps showing 退回补正 for an approved project"
-    ),
-)
 def test_intake_does_not_keep_an_approved_project_returned_after_an_approval_stage_return(  # type: ignore[no-untyped-def]
     city: Rounds, login
 ) -> None:

@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from govkit.errors import AppError
 from govkit.events import Envelope
 from govkit.events.nats import NatsConnection, ensure_stream
 from intake import service
-from intake.adapters.orm import events
+from intake.adapters.orm import audit, events
 from intake.domain.declaration import Declaration, DeclarationStatus
 from intake.entrypoints.consumers import PLAN_DECIDED, REVIEW_REJECTED, REVIEW_RETURNED, consumers
 
@@ -204,3 +205,51 @@ async def test_plan_decision_and_rejection_move_the_declaration(review) -> None:
     )
     assert in_plan.status is DeclarationStatus.IN_PLAN and rejected.status is DeclarationStatus.REJECTED
     assert rejected.return_reason == "不符合规划"
+
+
+async def test_an_approval_stage_return_leaves_the_project_in_the_plan(review) -> None:  # type: ignore[no-untyped-def]
+    """The approval application goes back for correction in review; the project stays in the plan
+    (its applicant cannot reopen the declaration) and its history records the return."""
+    world = review.world
+    planned = await world.submit(await world.draft(name="已列入计划待审批的项目"))
+    await review.publish(
+        PLAN_DECIDED,
+        {
+            "case_id": "c1",
+            "declaration_id": planned.id,
+            "tenant_id": world.tenant,
+            "outcome": "in_plan",
+            "level": "key",
+            "budget": {"amount": "800000.00"},
+            "citations": [{"ref": "wuxing-2023 §11"}],
+        },
+    )
+    await review.deliver(1)
+    await review.publish(
+        REVIEW_RETURNED,
+        returned_payload(
+            planned, stage="approval", reason="可研报告需补充投资估算", citations=[{"ref": "wuxing-2023 §13"}]
+        ),
+    )
+    await review.deliver(2)
+    after = await service.get_declaration(deps=world.deps, principal=world.bureau, declaration_id=planned.id)
+    assert after.status is DeclarationStatus.IN_PLAN and after.return_stage != "approval"
+    with pytest.raises(AppError):
+        await service.update_declaration(
+            deps=world.deps,
+            principal=world.applicant,
+            declaration_id=planned.id,
+            expected_version=after.version,
+            changes={"name": "改名"},
+        )
+    async with world.deps.uow(tenant_id=world.tenant) as tx:
+        rows = (
+            await tx.session.execute(
+                select(audit.c.action, audit.c.citations, audit.c.details)
+                .where(audit.c.entity_id == planned.id)
+                .order_by(audit.c.seq)
+            )
+        ).all()
+    noted = [r for r in rows if r.action == "declaration.approval_returned"]
+    assert len(noted) == 1 and "wuxing-2023 §13" in noted[0].citations
+    assert noted[0].details["reason"] == "可研报告需补充投资估算"

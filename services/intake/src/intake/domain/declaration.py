@@ -530,7 +530,9 @@ def withdraw(principal: Principal, declaration: Declaration, *, reason: str, at:
 
 # --- effects of review events (no principal: the review service decided) ---------------------
 
-_RETURNABLE = frozenset({DeclarationStatus.SUBMITTED, DeclarationStatus.IN_PLAN})
+# Only a declaration under review goes back to its unit: once in the plan, a return concerns the
+# approval application, which is corrected and resubmitted in review; the project stays in the plan.
+_RETURNABLE = frozenset({DeclarationStatus.SUBMITTED})
 _REJECTABLE = frozenset({DeclarationStatus.SUBMITTED, DeclarationStatus.RETURNED, DeclarationStatus.IN_PLAN})
 
 
