@@ -479,6 +479,7 @@ async def _screen(
                 citations=threshold.citations,
                 index=index,
                 window_months=threshold.window_months,
+                candidate_scores={m.id: m.score for m in matches},
             ):
                 found.append(
                     _finding(
@@ -958,7 +959,19 @@ async def apply_review_event(session: AsyncSession, envelope: Envelope) -> None:
         changed = rules.mark_review_started(current, at=at)
     details = {"event_id": envelope.id, "event_type": envelope.type}
     if changed is None:
-        if target is not None and current.status is not target:
+        if returned and current.status is DeclarationStatus.IN_PLAN:
+            # The approval application went back for correction (in review); the project stays in
+            # the plan, and its history says why the approval takes longer.
+            await _audit_declaration(
+                session,
+                SYSTEM_ACTOR,
+                "declaration.approval_returned",
+                current,
+                from_state=current.status,
+                citations=_event_citations(envelope),
+                details={**details, "stage": str(payload.get("stage") or ""), "reason": reason},
+            )
+        elif target is not None and current.status is not target:
             # e.g. a return for a declaration withdrawn meanwhile: kept in the audit, not retried.
             await _audit_declaration(
                 session,

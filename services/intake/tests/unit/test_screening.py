@@ -463,3 +463,36 @@ def test_splitting_needs_the_candidates_submission_date() -> None:
     undated = text("p3", CANDIDATE.name, CANDIDATE.content, amount="300000")
     with pytest.raises(ValueError, match="submission date"):
         splitting_findings(undated, [PART_1], THRESHOLD, citations=CITE_SPLIT)
+
+
+def test_indexed_pairs_score_as_the_general_measure_does() -> None:
+    index = tenant_index(PART_1, PART_2, COMMAND_A, COMMAND_B, BODYCAM)
+    docs = [index.document(d) for d in ("p1", "p2", "a", "b", "cam", "t02")]
+    assert all(d is not None for d in docs)
+    for x in docs:
+        for y in docs:
+            assert x is not None and y is not None
+            expected = index.terms_similarity(x.terms, True, y.terms, True)
+            assert math.isclose(index.indexed_similarity(x, y), expected, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_splitting_from_the_index_documents_and_the_query_scores_finds_the_same_parts() -> None:
+    """How the service screens: parts are the index's documents near the candidate, and the
+    candidate's scores come from the query it already made."""
+    index = tenant_index(PART_1, PART_2, LIGHTING)
+    matches = index.query(CANDIDATE, top=20, min_score=SPLITTING_MIN_SCORE * screening.SPLITTING_NAME_FACTOR)
+    near = [d for m in matches if (d := index.document(m.id)) is not None]
+    from_index = splitting_findings(
+        CANDIDATE,
+        near,
+        THRESHOLD,
+        citations=CITE_SPLIT,
+        index=index,
+        candidate_scores={m.id: m.score for m in matches},
+    )
+    from_texts = splitting_findings(
+        CANDIDATE, [PART_1, PART_2, LIGHTING], THRESHOLD, citations=CITE_SPLIT, index=index
+    )
+    assert [f.related_ids for f in from_index] == [f.related_ids for f in from_texts] == [("p1", "p2")]
+    assert from_index[0].details["total"] == from_texts[0].details["total"] == "1130000"
+    assert math.isclose(from_index[0].score, from_texts[0].score, abs_tol=1e-4)

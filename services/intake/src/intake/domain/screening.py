@@ -477,6 +477,24 @@ class SimilarityIndex:
         dot = sum(map(weight, a_set & b_set))
         return dot / math.sqrt(sum(map(weight, a_set)) * sum(map(weight, b_set)))
 
+    def indexed_similarity(self, a: IndexedDocument, b: IndexedDocument) -> float:
+        """:meth:`terms_similarity` of two indexed documents, from the norms the index caches (only
+        the shared terms are weighed: a pair of parts is compared in microseconds)."""
+        oa, ob = self._ordinal.get(a.id), self._ordinal.get(b.id)
+        if oa is None or ob is None or self._docs[oa] is not a or self._docs[ob] is not b:
+            return self.terms_similarity(a.terms, a.id in self, b.terms, b.id in self)
+        c = math.log(len(self._ordinal) + 1) + 1.0
+        log, df = self._log, self._df
+        dot = sum((c - log[df(t)]) ** 2 for t in set(a.terms).intersection(b.terms))
+        if not dot:
+            return 0.0
+        norms = 1.0
+        for ordinal, doc in ((oa, a), (ob, b)):
+            if self._sum_version[ordinal] != self._version:
+                self._refresh_sums(ordinal)
+            norms *= len(doc.terms) * c * c - 2 * c * self._sum_l[ordinal] + self._sum_l2[ordinal]
+        return dot / math.sqrt(norms)
+
     # --- internals ---
 
     def _add(self, text: ScreeningText) -> int:
@@ -617,6 +635,7 @@ def splitting_findings(
     window_months: int = SPLITTING_WINDOW_MONTHS,
     similarity_min: float = SPLITTING_MIN_SCORE,
     threshold_inclusive: bool = True,
+    candidate_scores: Mapping[str, float] | None = None,
 ) -> list[Finding]:
     """Possible project splitting (化整为零): at most one finding.
 
@@ -632,6 +651,9 @@ def splitting_findings(
     it a small index of the texts given stands in, whose statistics are much weaker. Parts may be
     the index's own documents (``SimilarityIndex.document``): their stored terms are used as they
     are, so a screening re-reads no peer's text.
+    ``candidate_scores``: the
+    candidate's whole-text scores against indexed ids, from the ``index.query`` the caller already
+    made (the same measure), so they are not computed twice.
     """
     if candidate.submitted_at is None:
         raise ValueError("splitting screening needs the candidate's submission date")
@@ -674,7 +696,13 @@ def splitting_findings(
         # All text, or the names (parts keep a project's name stem), discounted.
         (x_all, x_in, x_name), (y_all, y_in, y_name) = terms[x.id], terms[y.id]
         by_name = index.terms_similarity(x_name, False, y_name, False)
-        return max(index.terms_similarity(x_all, x_in, y_all, y_in), SPLITTING_NAME_FACTOR * by_name)
+        if x is candidate and candidate_scores is not None and y.id in candidate_scores:
+            whole = candidate_scores[y.id]
+        elif isinstance(x, IndexedDocument) and isinstance(y, IndexedDocument):
+            whole = similarity_index.indexed_similarity(x, y)
+        else:
+            whole = index.terms_similarity(x_all, x_in, y_all, y_in)
+        return max(whole, SPLITTING_NAME_FACTOR * by_name)
 
     # Single linkage from the candidate, breadth first (deterministic: peers in id order).
     parts: list[tuple[ScreeningText | IndexedDocument, float, str | None]] = []  # (part, score, via)
