@@ -824,6 +824,19 @@ def test_a_planted_duplicate_is_flagged_with_its_article_and_still_reaches_revie
     with login(f"bureau_reviewer.{tenant}").client("intake") as bureau:
         seen = bureau.get(f"/v1/declarations/{declaration['id']}").json()
     assert finding in seen["findings"]
+    # qiaokou's technical review is the city's (shuangyashan-2024 §40): the city's reviewer, who
+    # cannot read county-b's intake, sees the same flag on the case and in the submitted declaration.
+    with login("bureau_reviewer.city").client("intake") as city_intake:
+        assert city_intake.get(f"/v1/declarations/{declaration['id']}").status_code == 404
+    with login("bureau_reviewer.city").client("review") as city:
+        on_case = city.get(f"/v1/cases/{case['id']}")
+        assert on_case.status_code == 200, on_case.text
+        flags = {k: finding[k] for k in ("kind", "score", "related_ids", "message", "citations")}
+        assert flags in on_case.json()["findings"]
+        submitted = city.get(f"/v1/cases/{case['id']}/declaration")
+        assert submitted.status_code == 200, submitted.text
+        assert submitted.json()["name"] == "智慧城管综合指挥平台" and submitted.json()["materials"]
+        assert system["id"] in submitted.json()["findings"][0]["related_ids"]
     # Something unrelated declared by the same county is not tied to the planted system.
     unrelated, _ = declare(
         login,

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from govkit.auth import CurrentPrincipal
+from govkit.errors import not_found
 from review.domain.changes import ChangeKind
 from review.domain.opinions import Verdict
 from review.domain.plan import PlanLevel, PlanOutcome
@@ -187,6 +188,18 @@ async def list_cases(
 async def get_case(case_id: str, principal: CurrentPrincipal, deps: ReviewDepsDep) -> ReviewCaseRead:
     """One case."""
     return ReviewCaseRead.of(await case_service.get_case(deps=deps, principal=principal, case_id=case_id))
+
+
+@router.get("/{case_id}/declaration")
+async def get_case_declaration(
+    case_id: str, principal: CurrentPrincipal, deps: ReviewDepsDep
+) -> dict[str, Any]:
+    """The declaration as it was submitted for this case (content, amounts, materials, screening
+    findings with their articles): what a reviewer of another tenant reads instead of intake."""
+    case = await case_service.get_case(deps=deps, principal=principal, case_id=case_id)
+    if case.declaration is None:  # cases are opened from the submission, which carries it
+        raise not_found("declaration_snapshot", case_id, label_zh="申报内容")
+    return case.declaration.to_dict()
 
 
 @router.get("/{case_id}/checklist", response_model=ChecklistRead)

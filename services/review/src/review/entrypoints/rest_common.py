@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -93,6 +94,31 @@ class MaterialIn(Strict):
         return Material(self.doc_type, self.filename, self.sha256, self.size, self.content_type)
 
 
+class ScreeningFindingRead(BaseModel):
+    """One of intake's screening flags, as intake shows it: possible duplicate construction or
+    project splitting, its score, the related declarations or systems, and the articles."""
+
+    kind: str
+    score: float
+    related_ids: list[str]
+    message: str
+    citations: list[str]
+
+    @classmethod
+    def of(cls, finding: Mapping[str, Any]) -> ScreeningFindingRead:
+        """From the submission's payload (protobuf JSON: citations are ``{"ref": ...}``)."""
+        return cls(
+            kind=str(finding.get("kind", "")),
+            score=float(finding.get("score") or 0.0),
+            related_ids=[str(i) for i in finding.get("related_ids") or []],
+            message=str(finding.get("message", "")),
+            citations=[
+                str(c.get("ref", "")) if isinstance(c, Mapping) else str(c)
+                for c in finding.get("citations") or []
+            ],
+        )
+
+
 class ReviewCaseRead(BaseModel):
     """A review case as the API returns it."""
 
@@ -118,10 +144,14 @@ class ReviewCaseRead(BaseModel):
     opened_at: datetime
     updated_at: datetime | None
     version: int
+    # Intake's screening flags (possible duplicate construction or project splitting), each with its
+    # score, the related declarations or systems and the articles: for the reviewer to weigh.
+    findings: list[ScreeningFindingRead]
 
     @classmethod
     def of(cls, case: ReviewCase) -> ReviewCaseRead:
         """From the domain object."""
+        flags = case.declaration.findings if case.declaration is not None else ()
         return cls(
             id=case.id,
             tenant_id=case.tenant_id,
@@ -145,6 +175,7 @@ class ReviewCaseRead(BaseModel):
             opened_at=case.opened_at,
             updated_at=case.updated_at,
             version=case.version,
+            findings=[ScreeningFindingRead.of(f) for f in flags],
         )
 
 
