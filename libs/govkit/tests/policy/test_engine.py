@@ -455,3 +455,22 @@ def test_quotas_and_acceptance_checklist(registry: PolicyRegistry) -> None:
     assert {o["department"] for o in opinions(registry.get("wuxing-2023"))} == {
         "reform", "finance", "cyberspace", "crypto", "police",
     }  # fmt: skip
+
+
+def test_obligations_with_facts_say_whether_their_condition_applies(registry: PolicyRegistry) -> None:
+    pack = registry.get("shuangyashan-2024")
+    users = [
+        o for o in obligations(pack, "acceptance_evidence") if o["params"]["kind"] == "user_participation"
+    ]
+    assert "applies" not in users[0]
+    public = obligations(pack, "acceptance_evidence", {"amount": 1, "public_facing": True})
+    internal = obligations(pack, "acceptance_evidence", {"amount": 1, "public_facing": False})
+    unknown = obligations(pack, "acceptance_evidence", {"amount": 1})
+    kinds = {o["params"]["kind"]: o for o in public}
+    assert kinds["user_participation"]["applies"] is True
+    assert kinds["user_participation"]["cite"] == ["shuangyashan-2024 §29(5)"]
+    assert kinds["mlps"]["applies"] is True  # no condition: always
+    assert [o["applies"] for o in internal if o["params"]["kind"] == "user_participation"] == [False]
+    assert [o.get("needs") for o in unknown if o["params"]["kind"] == "user_participation"] == [
+        ["public_facing"]
+    ]

@@ -325,18 +325,32 @@ def opinions(pack: Pack, facts: Facts | Mapping[str, Any] | None = None) -> list
     return out
 
 
-def obligations(pack: Pack, code: str | None = None) -> list[dict[str, Any]]:
-    """Other rules with their parameters as data (IP clauses, delay limits, O&M blocks ...)."""
-    return [
-        {
+def obligations(
+    pack: Pack, code: str | None = None, facts: Facts | Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Other rules with their parameters as data (IP clauses, delay limits, O&M blocks ...).
+
+    With ``facts`` each row also says whether its ``when`` ``applies`` (or what it ``needs``), as
+    :func:`acceptance_checklist` does.
+    """
+    evaluator = _Evaluator(pack, parse_facts(facts)) if facts is not None else None
+    out = []
+    for ob in pack.obligations:
+        if code is not None and ob.code != code:
+            continue
+        row: dict[str, Any] = {
             "code": ob.code,
             "label_zh": ob.label_zh,
             "cite": pack.cite(list(ob.cite)),
             "params": dict(ob.params),
         }
-        for ob in pack.obligations
-        if code is None or ob.code == code
-    ]
+        if evaluator is not None:
+            applies, needs = evaluator.applies(ob.when)
+            row["applies"] = applies
+            if needs:
+                row["needs"] = needs
+        out.append(row)
+    return out
 
 
 def review_process(pack: Pack, facts: Facts | Mapping[str, Any]) -> dict[str, Any]:
