@@ -1,4 +1,5 @@
-"""review's event consumers: intake's declaration.submitted, .resubmitted and .withdrawn."""
+"""review's event consumers: intake's declaration.submitted, .resubmitted and .withdrawn;
+procurement's procurement.started (the approval stops expiring)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from govkit.events.consumer import EventConsumer
 from govkit.events.nats import stream_name
 from review.service import ReviewDeps
 from review.service import cases as case_service
+from review.service import procurement as procurement_service
 
 DECLARATION_SUBMITTED = "govproj.intake.v1.declaration.submitted"
 DECLARATION_RESUBMITTED = "govproj.intake.v1.declaration.resubmitted"
 DECLARATION_WITHDRAWN = "govproj.intake.v1.declaration.withdrawn"
+PROCUREMENT_STARTED = "govproj.procurement.v1.procurement.started"
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 
@@ -34,15 +37,24 @@ def consumers_for(infra: Infrastructure, deps: ReviewDeps) -> list[EventConsumer
         ("review-declaration-resubmitted", DECLARATION_RESUBMITTED, case_service.resubmit_case),
         ("review-declaration-withdrawn", DECLARATION_WITHDRAWN, case_service.withdraw_case),
     ]
+    bound = [(name, "intake", subject, handler) for name, subject, handler in specs]
+    bound.append(
+        (
+            "review-procurement-started",
+            "procurement",
+            PROCUREMENT_STARTED,
+            procurement_service.record_procurement_started,
+        )
+    )
     return [
         EventConsumer(
             name=name,
-            stream=stream_name("intake"),
+            stream=stream_name(context),
             filter_subjects=[subject],
             handler=_bound(handler, deps),
             session_factory=infra.uow.session_factory,
             tables=infra.tables,
             nats=infra.nats,
         )
-        for name, subject, handler in specs
+        for name, context, subject, handler in bound
     ]

@@ -546,7 +546,7 @@ async def grant_approval(
             )
         await task_service.close_kind(tx.session, case.id, TaskKind.ISSUE_APPROVAL, today)
         await task_service.cancel_all(tx.session, case.id, today)
-        tx.emit(ev.approval_granted(approval))
+        tx.emit(ev.approval_granted(approval, case=stored, facts=case_facts(deps, stored, planned=True)))
         await audit_case(
             tx.session,
             actor=principal.username,

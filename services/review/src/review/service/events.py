@@ -5,9 +5,11 @@ Subjects: ``govproj.review.v1.<aggregate>.<event>``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from govkit.events import Envelope, new_event
 from govproj.common.v1 import common_pb2
@@ -127,8 +129,12 @@ def plan_published(plan: AnnualPlan, entries: Sequence[PlanEntry], *, cite: Sequ
     )
 
 
-def approval_granted(approval: Approval) -> Envelope:
-    """``approval.granted``."""
+def approval_granted(
+    approval: Approval, *, case: ReviewCase | None = None, facts: Mapping[str, Any] | None = None
+) -> Envelope:
+    """``approval.granted``, with the project's name, unit, designer and policy facts from the case
+    (procurement keeps its own read model of approved projects from this event)."""
+    declaration = case.declaration if case is not None else None
     return new_event(
         event_type=APPROVAL_GRANTED,
         tenant=approval.tenant_id,
@@ -146,6 +152,11 @@ def approval_granted(approval: Approval) -> Envelope:
             document_sha256=approval.document_sha256,
             baseline_version=approval.baseline_version,
             citations=_cite(approval.cite),
+            project_name=case.name if case is not None else "",
+            org_id=case.declaring_org_id if case is not None else "",
+            org_name=case.org_name if case is not None else "",
+            designer_org=declaration.designer_org if declaration is not None else "",
+            facts_json=json.dumps(dict(facts or {}), default=str, ensure_ascii=False),
         ),
     )
 

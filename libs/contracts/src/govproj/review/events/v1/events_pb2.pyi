@@ -254,6 +254,11 @@ class ApprovalGranted(_message.Message):
     DOCUMENT_SHA256_FIELD_NUMBER: _builtins.int
     BASELINE_VERSION_FIELD_NUMBER: _builtins.int
     CITATIONS_FIELD_NUMBER: _builtins.int
+    PROJECT_NAME_FIELD_NUMBER: _builtins.int
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    ORG_NAME_FIELD_NUMBER: _builtins.int
+    DESIGNER_ORG_FIELD_NUMBER: _builtins.int
+    FACTS_JSON_FIELD_NUMBER: _builtins.int
     approval_id: _builtins.str
     case_id: _builtins.str
     declaration_id: _builtins.str
@@ -266,6 +271,15 @@ class ApprovalGranted(_message.Message):
     """ISO date; empty when the pack sets no validity"""
     document_sha256: _builtins.str
     baseline_version: _builtins.int
+    project_name: _builtins.str
+    """What procurement's read model needs of the project (additive, filled from the case)."""
+    org_id: _builtins.str
+    """the declaring unit"""
+    org_name: _builtins.str
+    designer_org: _builtins.str
+    """the declaration's designer (wuxing-2023 §17: not the contractor)"""
+    facts_json: _builtins.str
+    """the policy facts of the approved project (JSON object), planned budget"""
     @_builtins.property
     def approved_amount(self) -> _common_pb2.Money: ...
     @_builtins.property
@@ -288,10 +302,15 @@ class ApprovalGranted(_message.Message):
         document_sha256: _builtins.str = ...,
         baseline_version: _builtins.int = ...,
         citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+        project_name: _builtins.str = ...,
+        org_id: _builtins.str = ...,
+        org_name: _builtins.str = ...,
+        designer_org: _builtins.str = ...,
+        facts_json: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["approved_amount", b"approved_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_id", b"approval_id", "approved_amount", b"approved_amount", "approved_on", b"approved_on", "baseline_version", b"baseline_version", "case_id", b"case_id", "citations", b"citations", "conditions", b"conditions", "declaration_id", b"declaration_id", "document_number", b"document_number", "document_sha256", b"document_sha256", "project_code", b"project_code", "tenant_id", b"tenant_id", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["approval_id", b"approval_id", "approved_amount", b"approved_amount", "approved_on", b"approved_on", "baseline_version", b"baseline_version", "case_id", b"case_id", "citations", b"citations", "conditions", b"conditions", "declaration_id", b"declaration_id", "designer_org", b"designer_org", "document_number", b"document_number", "document_sha256", b"document_sha256", "facts_json", b"facts_json", "org_id", b"org_id", "org_name", b"org_name", "project_code", b"project_code", "project_name", b"project_name", "tenant_id", b"tenant_id", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
