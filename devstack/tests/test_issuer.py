@@ -197,8 +197,12 @@ def test_client_credentials_refusals(issuer: RunningIssuer) -> None:
 
 
 def test_unsupported_or_missing_grant(issuer: RunningIssuer) -> None:
-    response = post_token(issuer, {"grant_type": "authorization_code", "client_id": "govproj-cli"})
+    device = "urn:ietf:params:oauth:grant-type:device_code"
+    response = post_token(issuer, {"grant_type": device, "client_id": "govproj-cli"})
     assert response.status_code == 400 and response.json()["error"] == "unsupported_grant_type"
+    # The code grant exists since the browser login; the CLI client has no standard flow.
+    response = post_token(issuer, {"grant_type": "authorization_code", "client_id": "govproj-cli"})
+    assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
     response = post_token(issuer, {"client_id": "govproj-cli"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 

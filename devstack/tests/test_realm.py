@@ -120,9 +120,20 @@ def test_clients_portal_and_one_confidential_client_per_service(realm_json: dict
     portal = clients["govproj-portal"]
     assert portal["publicClient"] is False and portal["standardFlowEnabled"] is True
     assert portal["serviceAccountsEnabled"] is False and portal["directAccessGrantsEnabled"] is False
-    assert "http://127.0.0.1:8000/*" in portal["redirectUris"]
+    # Exactly the callback, under the portal's public URL from the environment (dev default below).
+    assert portal["redirectUris"] == ["${GOVPROJ_PORTAL_PUBLIC_URL:http://127.0.0.1:8000}/auth/callback"]
+    assert portal["attributes"]["pkce.code.challenge.method"] == "S256"
     for c in clients.values():
         assert {"basic", "profile", "govproj-claims", "govproj-audience"} <= set(c["defaultClientScopes"])
+
+
+def test_government_portal_is_brokered_from_env_and_off_by_default(realm_json: dict[str, Any]) -> None:
+    (idp,) = realm_json["identityProviders"]
+    assert idp["alias"] == "gov-portal" and idp["providerId"] == "oidc"
+    assert idp["enabled"] == "${GOVPROJ_GOV_IDP_ENABLED:false}"
+    for key in ("issuer", "authorizationUrl", "tokenUrl", "jwksUrl", "clientId", "clientSecret"):
+        assert idp["config"][key].startswith("${GOVPROJ_GOV_IDP_"), key
+    assert idp["config"]["pkceEnabled"] == "true" and idp["config"]["pkceMethod"] == "S256"
 
 
 def test_production_realm_has_no_secrets_no_demo_users_no_cli(realm_json: dict[str, Any]) -> None:

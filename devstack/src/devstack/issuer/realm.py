@@ -21,6 +21,7 @@ from typing import Any
 # typo in the overlay cannot silently do nothing.
 _OVERLAY_KEYS = {"realm", "clients", "users"}
 _PLACEHOLDER = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}$")
+_EMBEDDED_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
 # Stable user ids across restarts: Keycloak generates random UUIDs on import, the dev issuer derives
 # them from the username so `sub` does not change when the issuer restarts.
 _USER_ID_NAMESPACE = uuid.UUID("6f1c8a52-4d0e-4c8e-9a43-3b0f4f1c2a10")
@@ -79,6 +80,31 @@ class Client:
     standard_flow: bool
     default_scopes: tuple[str, ...]
     mappers: tuple[ProtocolMapper, ...]
+    # Browser (authorization code) flow: where codes and logouts may be sent, and the PKCE method
+    # the client requires (Keycloak's client attribute pkce.code.challenge.method), if any.
+    redirect_uris: tuple[str, ...] = ()
+    post_logout_redirect_uris: tuple[str, ...] = ()
+    pkce_method: str | None = None
+
+    def allows_redirect(self, uri: str) -> bool:
+        """Keycloak's matching: an exact entry, or an entry ending in ``*`` as a prefix."""
+        return _uri_allowed(uri, self.redirect_uris)
+
+    def allows_post_logout_redirect(self, uri: str) -> bool:
+        """Keycloak's post-logout matching; ``+`` in the attribute means "the redirect URIs"."""
+        allowed = [u for u in self.post_logout_redirect_uris if u != "+"]
+        if "+" in self.post_logout_redirect_uris:
+            allowed += self.redirect_uris
+        return _uri_allowed(uri, allowed)
+
+
+def _uri_allowed(uri: str, patterns: Iterable[str]) -> bool:
+    for pattern in patterns:
+        if pattern.endswith("*") and uri.startswith(pattern[:-1]):
+            return True
+        if uri == pattern:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -111,6 +137,7 @@ class Realm:
     clients: dict[str, Client]
     users: dict[str, User]
     service_accounts: dict[str, User] = field(default_factory=dict)  # client id -> user
+    display_name: str = ""  # shown on the login page
 
     def effective_realm_roles(self, user: User) -> list[str]:
         """The user's realm roles, including those of its groups (and their parents) and composites.
@@ -183,6 +210,32 @@ def resolve_placeholder(value: str | None, environ: Mapping[str, str] | None = N
     return env.get(match.group(1), match.group(2))
 
 
+def resolve_embedded(value: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Resolve every ``${VAR}`` / ``${VAR:default}`` inside ``value`` (Keycloak's import replaces
+    placeholders anywhere in the file, e.g. ``${GOVPROJ_PORTAL_PUBLIC_URL:http://127.0.0.1:8000}/*``).
+
+    Returns None when a variable is unset and has no default: such an entry matches nothing.
+    """
+    env = os.environ if environ is None else environ
+    missing = False
+
+    def substitute(match: re.Match[str]) -> str:
+        nonlocal missing
+        resolved = env.get(match.group(1), match.group(2))
+        if resolved is None:
+            missing = True
+            return ""
+        return resolved
+
+    result = _EMBEDDED_PLACEHOLDER.sub(substitute, value)
+    return None if missing else result
+
+
+def _uri_list(values: Iterable[str], environ: Mapping[str, str] | None) -> tuple[str, ...]:
+    resolved = (resolve_embedded(v, environ) for v in values)
+    return tuple(v for v in resolved if v)
+
+
 def merge_overlay(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     """Merge the dev overlay into the production realm representation.
 
@@ -228,6 +281,12 @@ def _walk_groups(raw: Iterable[dict[str, Any]], parent: str | None, out: dict[st
             parent=parent,
         )
         _walk_groups(item.get("subGroups") or [], path, out)
+
+
+def attrs_of(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A representation's ``attributes`` object (empty when absent)."""
+    attrs = raw.get("attributes") or {}
+    return dict(attrs) if isinstance(attrs, dict) else {}
 
 
 def _password(raw: dict[str, Any]) -> str | None:
@@ -284,6 +343,11 @@ def build_realm(rep: dict[str, Any], environ: Mapping[str, str] | None = None) -
             standard_flow=bool(raw.get("standardFlowEnabled", True)),
             default_scopes=default_scopes,
             mappers=_mappers(raw.get("protocolMappers"), f"client {cid}"),
+            redirect_uris=_uri_list(_strings(raw.get("redirectUris"), f"client {cid}.redirectUris"), environ),
+            post_logout_redirect_uris=_uri_list(
+                [u for u in str(attrs_of(raw).get("post.logout.redirect.uris", "")).split("##") if u], environ
+            ),
+            pkce_method=str(attrs_of(raw).get("pkce.code.challenge.method") or "") or None,
         )
 
     users: dict[str, User] = {}
@@ -341,6 +405,7 @@ def build_realm(rep: dict[str, Any], environ: Mapping[str, str] | None = None) -
         clients=clients,
         users=users,
         service_accounts=service_accounts,
+        display_name=str(rep.get("displayName") or rep["realm"]),
     )
 
 

@@ -89,8 +89,13 @@ class TokenMinter:
         ctx = MapperContext(realm=self.realm, user=user, client=client, session_notes=session.notes)
         return apply_mappers(ctx, "access", claims)
 
-    def id_claims(self, user: User, client: Client, session: Session) -> dict[str, Any]:
-        """The ID token's claims (returned when the ``openid`` scope is requested)."""
+    def id_claims(
+        self, user: User, client: Client, session: Session, nonce: str | None = None
+    ) -> dict[str, Any]:
+        """The ID token's claims (returned when the ``openid`` scope is requested).
+
+        ``nonce`` is the authorization request's, echoed so the client can bind the token to it.
+        """
         now = int(time.time())
         claims: dict[str, Any] = {
             "exp": now + self.access_token_lifespan,
@@ -103,6 +108,8 @@ class TokenMinter:
             "azp": client.client_id,
             "sid": session.sid,
         }
+        if nonce:
+            claims["nonce"] = nonce
         ctx = MapperContext(realm=self.realm, user=user, client=client, session_notes=session.notes)
         return apply_mappers(ctx, "id", claims)
 
@@ -125,13 +132,22 @@ class TokenMinter:
         }
 
     def issue(
-        self, user: User, client: Client, session: Session, requested: set[str], *, with_refresh: bool
+        self,
+        user: User,
+        client: Client,
+        session: Session,
+        requested: set[str],
+        *,
+        with_refresh: bool,
+        nonce: str | None = None,
     ) -> TokenSet:
         """Sign a full token set for a user (or service account) and client."""
         scope = self.scope_string(client, requested)
         access = self.keys.sign(self.access_claims(user, client, session, scope))
         refresh = self.keys.sign(self.refresh_claims(user, client, session, scope)) if with_refresh else None
-        id_token = self.keys.sign(self.id_claims(user, client, session)) if "openid" in requested else None
+        id_token = (
+            self.keys.sign(self.id_claims(user, client, session, nonce)) if "openid" in requested else None
+        )
         return TokenSet(
             access_token=access,
             expires_in=self.access_token_lifespan,
