@@ -1,0 +1,1 @@
+"""acceptance's domain: pure rules and state machines, no I/O."""
