@@ -12,28 +12,20 @@ citations the review produced.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
-from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_RIGHT
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Spacer, Table
 
-FONT = "STSong-Light"
+from govkit.pdf import format_date_zh, format_money, format_wan, format_yuan, grid, render_pdf, styles
+from govkit.pdf import paragraph as _p
+
 NO_VALIDITY = "管理办法未规定有效期"
-_WAN = Decimal(10_000)
-_CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -66,53 +58,6 @@ class ApprovalDocument:
                 raise TypeError(f"{name} must be a finite Decimal (money is never a float)")
 
 
-def format_yuan(amount: Decimal) -> str:
-    """``1234567.8`` → ``1,234,567.80`` (元, two decimals, half-up)."""
-    return f"{amount.quantize(_CENT, rounding=ROUND_HALF_UP):,.2f}"
-
-
-def format_wan(amount: Decimal) -> str:
-    """Yuan shown in 万元 with thousands separators: ``1234567.89`` → ``123.46`` (two decimals, half-up).
-
-    The 元 figure printed next to it is the exact amount; 万元 is the customary headline unit.
-    """
-    return f"{(amount / _WAN).quantize(_CENT, rounding=ROUND_HALF_UP):,.2f}"
-
-
-def format_money(amount: Decimal) -> str:
-    """``123.46万元（1,234,567.89元）``: both units, as approvals quote them."""
-    return f"{format_wan(amount)}万元（{format_yuan(amount)}元）"
-
-
-def format_date_zh(day: date) -> str:
-    """``2025年3月1日`` (no leading zeros, as on official documents)."""
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def _ensure_font() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
-def _styles() -> dict[str, ParagraphStyle]:
-    base = ParagraphStyle("base", fontName=FONT, fontSize=11, leading=18, wordWrap="CJK")
-    return {
-        "org": ParagraphStyle("org", parent=base, fontSize=20, leading=28, alignment=TA_CENTER),
-        "number": ParagraphStyle("number", parent=base, alignment=TA_CENTER),
-        "title": ParagraphStyle("title", parent=base, fontSize=16, leading=24, alignment=TA_CENTER),
-        "body": ParagraphStyle("body", parent=base, firstLineIndent=22),
-        "plain": base,
-        "heading": ParagraphStyle("heading", parent=base, fontSize=12, leading=20, spaceBefore=6),
-        "item": ParagraphStyle("item", parent=base, leftIndent=22),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=10, leading=15),
-        "sign": ParagraphStyle("sign", parent=base, alignment=TA_RIGHT),
-    }
-
-
-def _p(text: str, style: ParagraphStyle) -> Paragraph:
-    return Paragraph(escape(text), style)
-
-
 def _form(approval: ApprovalDocument, st: dict[str, ParagraphStyle]) -> Table:
     """The 审批表: the facts of the approval in a two-column table."""
     rows = [
@@ -124,24 +69,11 @@ def _form(approval: ApprovalDocument, st: dict[str, ParagraphStyle]) -> Table:
         ("批复有效期至", format_date_zh(approval.valid_until) if approval.valid_until else NO_VALIDITY),
         ("批复文号", approval.document_number),
     ]
-    table = Table(
-        [[_p(k, st["cell"]), _p(v, st["cell"])] for k, v in rows],
-        colWidths=[32 * mm, 128 * mm],
-    )
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#EEEEEE")),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-            ]
-        )
-    )
-    return table
+    return grid(rows, (32, 128), st["cell"], header=False)
 
 
 def _story(approval: ApprovalDocument) -> list[Any]:
-    st = _styles()
+    st = styles()
     title = approval.title or f"关于{approval.project_name}的批复"
     story: list[Any] = [
         _p(approval.issuing_org, st["org"]),
@@ -189,31 +121,14 @@ def _story(approval: ApprovalDocument) -> list[Any]:
 
 def render_approval_pdf(approval: ApprovalDocument) -> bytes:
     """The approval as A4 PDF bytes; the same ``approval`` always gives the same bytes."""
-    _ensure_font()
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=25 * mm,
-        rightMargin=25 * mm,
-        topMargin=25 * mm,
-        bottomMargin=25 * mm,
+    return render_pdf(
+        _story(approval),
         title=f"{approval.document_number} {approval.title or approval.project_name}",
         author=approval.issuing_org,
         subject=f"{approval.tenant_name} {approval.project_code}",
         creator="govproj review",
-        producer="govproj review",
-        invariant=1,
+        footer=approval.footer,
     )
-
-    def footer(canvas: Canvas, _doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 9)
-        canvas.drawCentredString(A4[0] / 2, 15 * mm, f"{approval.footer}  第{canvas.getPageNumber()}页")
-        canvas.restoreState()
-
-    doc.build(_story(approval), onFirstPage=footer, onLaterPages=footer)
-    return buffer.getvalue()
 
 
 __all__ = [
