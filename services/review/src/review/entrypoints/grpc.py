@@ -663,6 +663,30 @@ class ExpertServicer(experts_pb2_grpc.ExpertServiceServicer):
         )
         return _panel(panel)
 
+    async def DrawExperts(
+        self, request: experts_pb2.DrawExpertsRequest, context: Ctx
+    ) -> experts_pb2.DrawExpertsResponse:
+        drawn = await expert_service.draw_experts(
+            deps=self._deps,
+            principal=_who(),
+            tenant_id=request.tenant_id,
+            purpose=request.purpose,
+            reference_id=request.reference_id,
+            size=request.size,
+            seed=request.seed or None,
+            specialty=request.specialty or None,
+            declaring_orgs=list(request.declaring_orgs),
+            bidders=list(request.bidders),
+            requested_by=request.requested_by,
+        )
+        return experts_pb2.DrawExpertsResponse(
+            draw_id=drawn.draw_id,
+            seed=drawn.seed,
+            candidates=list(drawn.candidates),
+            excluded=dict(drawn.excluded),
+            drawn=[_expert(e) for e in drawn.drawn],
+        )
+
     async def GetPanel(self, request: experts_pb2.GetPanelRequest, context: Ctx) -> experts_pb2.PanelResponse:
         return _panel(
             await expert_service.get_panel(deps=self._deps, principal=_who(), case_id=request.case_id)

@@ -139,6 +139,102 @@ async def list_experts(*, deps: ReviewDeps, principal: Principal) -> list[Expert
 
 
 # --------------------------------------------------------------------------------------------
+# Draws for other services (acceptance panels)
+# --------------------------------------------------------------------------------------------
+
+DRAW_PURPOSES = frozenset({"acceptance"})
+
+
+@dataclass(frozen=True)
+class ExternalDraw:
+    """A draw made for another service's record: it keeps the result; review audits the draw."""
+
+    draw_id: str
+    seed: str
+    candidates: tuple[str, ...]
+    excluded: dict[str, str]
+    drawn: tuple[Expert, ...]
+
+
+async def draw_experts(
+    *,
+    deps: ReviewDeps,
+    principal: Principal,
+    tenant_id: str,
+    purpose: str,
+    reference_id: str,
+    size: int,
+    seed: str | None = None,
+    specialty: str | None = None,
+    declaring_orgs: Sequence[str] = (),
+    bidders: Sequence[str] = (),
+    requested_by: str = "",
+) -> ExternalDraw:
+    """Draw ``size`` experts of a tenant's library for another service (an acceptance panel), with
+    the same conflict avoidance and reproducible seed as a case's draw. A service account names
+    the tenant; a library keeper draws from their own. The draw is audited in review (purpose,
+    reference, seed, candidates, exclusions) so that it can be replayed."""
+    if principal.is_service:
+        tenant = tenant_id.strip()
+        if not tenant:
+            raise AppError(code="TENANT_REQUIRED", message="请指明专家库所属地区。", kind=ErrorKind.INVALID)
+    else:
+        tenant = _ensure_keeper(principal)
+        if tenant_id and tenant_id != tenant:
+            raise forbidden("experts.draw")
+    if purpose not in DRAW_PURPOSES or not reference_id.strip():
+        raise AppError(
+            code="DRAW_PURPOSE_INVALID",
+            message="请说明抽取专家的用途和所属记录。",
+            kind=ErrorKind.INVALID,
+            details={"purpose": purpose, "allowed": sorted(DRAW_PURPOSES)},
+        )
+    async with deps.uow(tenant_id=tenant) as tx:
+        library = await repository.list_experts(tx.session, tenant=tenant)
+        screening = x.screen(
+            library,
+            ConflictContext(
+                declaring_org_ids=tuple(o for o in declaring_orgs if o.strip()),
+                bidders=tuple(b for b in bidders if b.strip()),
+            ),
+            specialty=specialty,
+        )
+        chosen_seed = seed.strip() if seed and seed.strip() else secrets.token_hex(16)
+        drawn = x.draw(screening.candidates, size, chosen_seed)
+        draw_id = new_id()
+        await record_audit(
+            tx.session,
+            audit,
+            tenant_id=tenant,
+            actor=requested_by.strip() or principal.username,
+            action="panel.drawn_for",
+            entity_type="draw",
+            entity_id=draw_id,
+            from_state=None,
+            to_state="drawn",
+            details={
+                "purpose": purpose,
+                "reference_id": reference_id,
+                "caller": principal.username,
+                "seed": chosen_seed,
+                "size": size,
+                "candidates": list(screening.candidates),
+                "excluded": screening.excluded,
+                "drawn": list(drawn),
+            },
+        )
+        await tx.commit()
+    by_id = {e.id: e for e in library}
+    return ExternalDraw(
+        draw_id=draw_id,
+        seed=chosen_seed,
+        candidates=screening.candidates,
+        excluded=screening.excluded,
+        drawn=tuple(by_id[i] for i in drawn),
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Panel
 # --------------------------------------------------------------------------------------------
 

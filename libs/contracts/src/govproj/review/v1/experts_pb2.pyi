@@ -868,3 +868,119 @@ class GetPanelSummaryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetPanelSummaryResponse: _TypeAlias = GetPanelSummaryResponse  # noqa: Y015
+
+@_typing.final
+class DrawExpertsRequest(_message.Message):
+    """A draw from the library for another service's record (e.g. an acceptance panel), not a case.
+    A service account names the library's tenant; a user draws from their own tenant's library.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    REFERENCE_ID_FIELD_NUMBER: _builtins.int
+    SIZE_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    SPECIALTY_FIELD_NUMBER: _builtins.int
+    DECLARING_ORGS_FIELD_NUMBER: _builtins.int
+    BIDDERS_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    purpose: _builtins.str
+    """e.g. "acceptance" """
+    reference_id: _builtins.str
+    """the caller's record, e.g. the acceptance id"""
+    size: _builtins.int
+    seed: _builtins.str
+    """optional: a fresh random seed when empty; recorded either way"""
+    specialty: _builtins.str
+    requested_by: _builtins.str
+    """the user on whose behalf a service draws (audit)"""
+    @_builtins.property
+    def declaring_orgs(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the building unit: its experts are avoided"""
+
+    @_builtins.property
+    def bidders(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """contractors, suppliers ...: their experts are avoided too"""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        purpose: _builtins.str = ...,
+        reference_id: _builtins.str = ...,
+        size: _builtins.int = ...,
+        seed: _builtins.str = ...,
+        specialty: _builtins.str = ...,
+        declaring_orgs: _abc.Iterable[_builtins.str] | None = ...,
+        bidders: _abc.Iterable[_builtins.str] | None = ...,
+        requested_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bidders", b"bidders", "declaring_orgs", b"declaring_orgs", "purpose", b"purpose", "reference_id", b"reference_id", "requested_by", b"requested_by", "seed", b"seed", "size", b"size", "specialty", b"specialty", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrawExpertsRequest: _TypeAlias = DrawExpertsRequest  # noqa: Y015
+
+@_typing.final
+class DrawExpertsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class ExcludedEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DRAW_ID_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    CANDIDATES_FIELD_NUMBER: _builtins.int
+    EXCLUDED_FIELD_NUMBER: _builtins.int
+    DRAWN_FIELD_NUMBER: _builtins.int
+    draw_id: _builtins.str
+    """the audit record's reference of this draw"""
+    seed: _builtins.str
+    @_builtins.property
+    def candidates(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """in draw order (sorted by id)"""
+
+    @_builtins.property
+    def excluded(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """expert id → reason"""
+
+    @_builtins.property
+    def drawn(self) -> _containers.RepeatedCompositeFieldContainer[Global___Expert]: ...
+    def __init__(
+        self,
+        *,
+        draw_id: _builtins.str = ...,
+        seed: _builtins.str = ...,
+        candidates: _abc.Iterable[_builtins.str] | None = ...,
+        excluded: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        drawn: _abc.Iterable[Global___Expert] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates", "draw_id", b"draw_id", "drawn", b"drawn", "excluded", b"excluded", "seed", b"seed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DrawExpertsResponse: _TypeAlias = DrawExpertsResponse  # noqa: Y015

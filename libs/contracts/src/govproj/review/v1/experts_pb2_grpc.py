@@ -89,6 +89,11 @@ class ExpertServiceStub:
                 request_serializer=govproj_dot_review_dot_v1_dot_experts__pb2.GetPanelSummaryRequest.SerializeToString,
                 response_deserializer=govproj_dot_review_dot_v1_dot_experts__pb2.GetPanelSummaryResponse.FromString,
                 _registered_method=True)
+        self.DrawExperts = channel.unary_unary(
+                '/govproj.review.v1.ExpertService/DrawExperts',
+                request_serializer=govproj_dot_review_dot_v1_dot_experts__pb2.DrawExpertsRequest.SerializeToString,
+                response_deserializer=govproj_dot_review_dot_v1_dot_experts__pb2.DrawExpertsResponse.FromString,
+                _registered_method=True)
 
 
 class ExpertServiceServicer:
@@ -160,6 +165,12 @@ class ExpertServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DrawExperts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExpertServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +228,11 @@ def add_ExpertServiceServicer_to_server(servicer, server):
                     servicer.GetPanelSummary,
                     request_deserializer=govproj_dot_review_dot_v1_dot_experts__pb2.GetPanelSummaryRequest.FromString,
                     response_serializer=govproj_dot_review_dot_v1_dot_experts__pb2.GetPanelSummaryResponse.SerializeToString,
+            ),
+            'DrawExperts': grpc.unary_unary_rpc_method_handler(
+                    servicer.DrawExperts,
+                    request_deserializer=govproj_dot_review_dot_v1_dot_experts__pb2.DrawExpertsRequest.FromString,
+                    response_serializer=govproj_dot_review_dot_v1_dot_experts__pb2.DrawExpertsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -516,6 +532,33 @@ class ExpertService:
             '/govproj.review.v1.ExpertService/GetPanelSummary',
             govproj_dot_review_dot_v1_dot_experts__pb2.GetPanelSummaryRequest.SerializeToString,
             govproj_dot_review_dot_v1_dot_experts__pb2.GetPanelSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DrawExperts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.review.v1.ExpertService/DrawExperts',
+            govproj_dot_review_dot_v1_dot_experts__pb2.DrawExpertsRequest.SerializeToString,
+            govproj_dot_review_dot_v1_dot_experts__pb2.DrawExpertsResponse.FromString,
             options,
             channel_credentials,
             insecure,

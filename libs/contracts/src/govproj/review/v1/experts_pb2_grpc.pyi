@@ -42,6 +42,7 @@ class ExpertServiceStub:
     GetScoringSheet: _grpc.UnaryUnaryMultiCallable[_experts_pb2.GetScoringSheetRequest, _experts_pb2.GetScoringSheetResponse]
     SubmitScores: _grpc.UnaryUnaryMultiCallable[_experts_pb2.SubmitScoresRequest, _experts_pb2.SubmitScoresResponse]
     GetPanelSummary: _grpc.UnaryUnaryMultiCallable[_experts_pb2.GetPanelSummaryRequest, _experts_pb2.GetPanelSummaryResponse]
+    DrawExperts: _grpc.UnaryUnaryMultiCallable[_experts_pb2.DrawExpertsRequest, _experts_pb2.DrawExpertsResponse]
 
 @_typing.type_check_only
 class ExpertServiceAsyncStub(ExpertServiceStub):
@@ -57,6 +58,7 @@ class ExpertServiceAsyncStub(ExpertServiceStub):
     GetScoringSheet: _aio.UnaryUnaryMultiCallable[_experts_pb2.GetScoringSheetRequest, _experts_pb2.GetScoringSheetResponse]  # type: ignore[assignment]
     SubmitScores: _aio.UnaryUnaryMultiCallable[_experts_pb2.SubmitScoresRequest, _experts_pb2.SubmitScoresResponse]  # type: ignore[assignment]
     GetPanelSummary: _aio.UnaryUnaryMultiCallable[_experts_pb2.GetPanelSummaryRequest, _experts_pb2.GetPanelSummaryResponse]  # type: ignore[assignment]
+    DrawExperts: _aio.UnaryUnaryMultiCallable[_experts_pb2.DrawExpertsRequest, _experts_pb2.DrawExpertsResponse]  # type: ignore[assignment]
 
 class ExpertServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -135,5 +137,12 @@ class ExpertServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _experts_pb2.GetPanelSummaryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_experts_pb2.GetPanelSummaryResponse, _abc.Awaitable[_experts_pb2.GetPanelSummaryResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def DrawExperts(
+        self,
+        request: _experts_pb2.DrawExpertsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_experts_pb2.DrawExpertsResponse, _abc.Awaitable[_experts_pb2.DrawExpertsResponse]]: ...
 
 def add_ExpertServiceServicer_to_server(servicer: ExpertServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
