@@ -188,9 +188,10 @@ class BenchConfig:
     baseline_inserts: int = 1000
     warmup: int = 100
     event_samples: int = 300
-    # One submit at a time, like the raw round trip it is compared with; the loaded figure is reported
-    # beside it (the submit scenario's window).
-    event_concurrency: int = 1
+    # One event at a time, like the raw round trip it is compared with: each sign-off is followed
+    # by this pause so its event is consumed before the next submit (back-to-back and loaded
+    # figures are reported beside it).
+    event_pause_seconds: float = 0.1
     jetstream_round_trips: int = 1000
     idle_settle_seconds: float = 5.0
     # Screening through the stack: sign-offs timed before and after this many declarations exist.

@@ -70,6 +70,13 @@ class Prepared:
     units: list[int]
     versions: list[int]
 
+    def split(self, at: int) -> tuple[Prepared, Prepared]:
+        """The first ``at`` declarations and the rest, as two runs."""
+        return (
+            Prepared(self.ids[:at], self.units[:at], self.versions[:at]),
+            Prepared(self.ids[at:], self.units[at:], self.versions[at:]),
+        )
+
 
 async def ensure_call(ctx: BenchContext, bureau_user: str = BUREAU) -> None:
     """An open annual call in the bureau's tenant (opened two years ahead when there is none)."""

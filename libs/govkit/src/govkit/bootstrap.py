@@ -84,7 +84,7 @@ def build_infrastructure(
     sealer = None if audit is None else AuditSealer(engine=engine, table=audit)
     uow = UnitOfWorkFactory(
         engine=engine,
-        outbox_writer=outbox_writer(tables),
+        outbox_writer=outbox_writer(tables, origin=relay.origin),
         after_commit=[relay.wake],
         after_audit=[sealer.wake] if sealer else [],
     )

@@ -9,8 +9,9 @@ parameters), so a session that never names a tenant sees nothing.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -62,13 +63,14 @@ class UnitOfWork:
             await uow.commit()
 
     Leaving the block without ``commit()`` rolls back. ``after_commit`` callbacks run once the
-    commit succeeded (the outbox relay is woken this way).
+    commit succeeded, with what the outbox writer wrote (the outbox relay is woken this way and
+    publishes those rows without reading them back).
     """
 
     session_factory: async_sessionmaker[AsyncSession]
     tenant_id: str | None
     outbox_writer: Callable[[AsyncSession, list[Any]], Any] | None = None
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    after_commit: list[Callable[[Sequence[Any]], None]] = field(default_factory=list)
     after_audit: list[Callable[[], None]] = field(default_factory=list)
     session: AsyncSession = field(init=False)
     _events: list[Any] = field(default_factory=list, init=False)
@@ -108,20 +110,24 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Write queued events to the outbox and commit everything in one transaction."""
+        written: Sequence[Any] = ()
         if self._events:
             if self.outbox_writer is None:
                 raise RuntimeError("this unit of work has no outbox but events were emitted")
-            await self.outbox_writer(self.session, self._events)
+            written = await self.outbox_writer(self.session, self._events) or ()
         audited = wrote_audit(self.session)
         await self.session.commit()
         self._committed = True
         events, self._events = self._events, []
         if events:
-            for callback in self.after_commit:
-                callback()
+            for on_commit in self.after_commit:
+                on_commit(written)
+            # Let the woken relay send its publish now, while this request builds its response,
+            # rather than after the whole response is written (the handler does not yield again).
+            await asyncio.sleep(0)
         if audited:
-            for callback in self.after_audit:
-                callback()
+            for on_audit in self.after_audit:
+                on_audit()
 
 
 @dataclass
@@ -130,8 +136,8 @@ class UnitOfWorkFactory:
 
     engine: AsyncEngine
     outbox_writer: Callable[[AsyncSession, list[Any]], Any] | None = None
-    after_commit: list[Callable[[], None]] = field(default_factory=list)
-    """Run after a commit that wrote events (the outbox relay's wake-up)."""
+    after_commit: list[Callable[[Sequence[Any]], None]] = field(default_factory=list)
+    """Run after a commit that wrote events, with the rows written (the outbox relay's wake-up)."""
     after_audit: list[Callable[[], None]] = field(default_factory=list)
     """Run after a commit that wrote audit records (the audit sealer's wake-up)."""
     session_factory: async_sessionmaker[AsyncSession] = field(init=False)

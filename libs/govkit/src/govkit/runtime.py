@@ -101,3 +101,19 @@ async def serve(process: ServiceProcess, *, install_signal_handlers: bool = True
 def configure_logging(level: str) -> None:
     """One log format for every service."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    """Run a service's main coroutine to completion on uvloop.
+
+    ``uvicorn.run`` installs uvloop by itself (loop="auto"); a service runs uvicorn inside its own
+    loop beside gRPC and the workers, so it picks the same loop here. Falls back to asyncio's
+    loop where uvloop is not installed.
+    """
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is pinned in requirements.lock
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)

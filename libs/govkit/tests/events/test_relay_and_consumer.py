@@ -137,3 +137,84 @@ async def test_poison_message_goes_to_dead_letters_after_max_deliver(infra) -> N
     async with engine.connect() as conn:
         # The failed attempts left no inbox row behind (their transactions rolled back).
         assert (await conn.execute(select(func.count()).select_from(tables.inbox))).scalar_one() == 0
+
+
+async def _sent_and_stream(engine, tables, js) -> tuple[list[str], int]:  # type: ignore[no-untyped-def]
+    async with engine.connect() as conn:
+        states = (await conn.execute(select(tables.outbox.c.state).order_by(tables.outbox.c.seq))).scalars()
+        listed = list(states)
+    return listed, (await js.stream_info(stream_name("evtest"))).state.messages
+
+
+async def test_running_relay_publishes_committed_rows_from_memory_in_commit_order(infra) -> None:  # type: ignore[no-untyped-def]
+    """The unit of work hands its committed rows to the relay, which publishes them in order."""
+    engine, tables, nats = infra
+    relay = OutboxRelay(engine=engine, tables=tables, nats=nats, poll_interval=30)
+    uow = UnitOfWorkFactory(
+        engine=engine, outbox_writer=outbox_writer(tables, origin=relay.origin), after_commit=[relay.wake]
+    )
+    js = await nats.jetstream()
+    sub = await js.pull_subscribe("govproj.evtest.v1.ordered.>", durable=f"ord-{uuid.uuid4().hex[:6]}")
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.2)  # the start-up sweep finds nothing
+        names = [f"n{i}" for i in range(6)]
+        for name in names:
+            async with uow(tenant_id="t1") as tx:
+                tx.emit(
+                    new_event(
+                        event_type="govproj.evtest.v1.ordered.x",
+                        tenant="t1",
+                        payload=events_pb2.DeclarationSubmitted(name=name),
+                    )
+                )
+                await tx.commit()
+        received: list[str] = []
+        while len(received) < len(names):
+            for msg in await sub.fetch(10, timeout=5):
+                envelope = Envelope.from_json(msg.data)
+                received.append(envelope.payload_as(events_pb2.DeclarationSubmitted).name)
+                await msg.ack()
+        assert received == names
+        for _ in range(50):
+            states, _count = await _sent_and_stream(engine, tables, js)
+            if states == [OUTBOX_SENT] * len(names):
+                break
+            await asyncio.sleep(0.05)
+        assert states == [OUTBOX_SENT] * len(names)
+    finally:
+        task.cancel()
+        await relay.close()
+
+
+async def test_fresh_rows_that_fail_to_publish_stay_pending_for_the_sweep(infra, nats_server) -> None:  # type: ignore[no-untyped-def]
+    """NATS away at commit: the rows stay pending, the sweep publishes them once NATS is back."""
+    engine, tables, nats = infra
+    relay = OutboxRelay(engine=engine, tables=tables, nats=nats, publish_timeout=0.5)
+    uow = UnitOfWorkFactory(
+        engine=engine, outbox_writer=outbox_writer(tables, origin=relay.origin), after_commit=[relay.wake]
+    )
+    nats_server.stop()
+    try:
+        async with uow(tenant_id="t1") as tx:
+            tx.emit(
+                new_event(event_type=SUBJECT, tenant="t1", payload=events_pb2.DeclarationSubmitted(name="y"))
+            )
+            await tx.commit()
+        with pytest.raises((TimeoutError, asyncio.TimeoutError)):
+            await relay.publish_fresh()
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(tables.outbox.c.state))).scalars().all() == [OUTBOX_PENDING]
+    finally:
+        nats_server.start()
+    # The handed-over rows are gone from memory; the table is where the sweep finds them.
+    assert await relay.publish_fresh() == 0
+    for _ in range(100):
+        try:
+            if await relay.publish_pending() == 1:
+                break
+        except TimeoutError:
+            pass
+        await asyncio.sleep(0.1)
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(tables.outbox.c.state))).scalars().all() == [OUTBOX_SENT]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from evaluation.bootstrap import build
 from evaluation.settings import EvaluationSettings
-from govkit.runtime import configure_logging, serve
+from govkit.runtime import configure_logging, run, serve
 
 
 def main() -> None:
     """Read settings from the environment and serve until Ctrl-C / SIGTERM."""
     settings = EvaluationSettings()
     configure_logging(settings.log_level)
-    asyncio.run(serve(build(settings)))
+    run(serve(build(settings)))
 
 
 if __name__ == "__main__":

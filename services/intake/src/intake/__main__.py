@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from govkit.runtime import configure_logging, serve
+from govkit.runtime import configure_logging, run, serve
 from intake.bootstrap import build
 from intake.settings import IntakeSettings
 
@@ -13,7 +11,7 @@ def main() -> None:
     """Read settings from the environment and serve until Ctrl-C / SIGTERM."""
     settings = IntakeSettings()
     configure_logging(settings.log_level)
-    asyncio.run(serve(build(settings)))
+    run(serve(build(settings)))
 
 
 if __name__ == "__main__":
