@@ -11,7 +11,25 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(LOCAL_PACKAGES))
 
 .PHONY: setup dev test lint unit integration e2e proto proto-check lock bench clean helm-check
 
-setup: $(STAMP)
+PORTAL_ASSETS := services/portal/node_modules/.package-lock.json
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+
+setup: $(STAMP) $(PORTAL_ASSETS) $(CHROMIUM) $(CJK_FONT)
+
+# The portal's browser packages (ECharts), pinned in services/portal/package-lock.json and served
+# by the portal itself (no CDN).
+$(PORTAL_ASSETS): services/portal/package.json services/portal/package-lock.json
+	cd services/portal && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $(PORTAL_ASSETS)
+
+# Debian's chromium for the browser tests (Playwright launches it by path; no browser download),
+# and CJK fonts so that pages and screenshots show Chinese. Installed only when missing (CI is root).
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+$(CJK_FONT):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk
 
 # Installs exactly the pinned versions, then the project's own packages in editable mode.
 $(STAMP): requirements.lock $(PYPROJECTS)
@@ -54,4 +72,4 @@ helm-check: setup
 	$(PY) -m devstack.helmcheck
 
 clean:
-	rm -rf $(VENV) .devstack .pytest_cache .mypy_cache .ruff_cache .test-output
+	rm -rf $(VENV) .devstack .pytest_cache .mypy_cache .ruff_cache .test-output services/portal/node_modules

@@ -190,7 +190,8 @@ class Stack:
                 "--data-dir",
                 str(self.root / "issuer"),
             ],
-            {"GOVPROJ_ENV": "dev"},
+            # The realm's portal redirect URIs resolve ${GOVPROJ_PORTAL_PUBLIC_URL} (as Keycloak's import does).
+            {"GOVPROJ_ENV": "dev", "GOVPROJ_PORTAL_PUBLIC_URL": self.portal_url},
         )
 
     def start_service(self, service: str) -> None:
@@ -203,6 +204,10 @@ class Stack:
             "GOVPROJ_PORTAL_ENV": "dev",
             "GOVPROJ_PORTAL_HTTP_PORT": str(self.ports.portal),
             "GOVPROJ_PORTAL_OIDC_SERVER_URL": self.issuer_url,
+            "GOVPROJ_PORTAL_OIDC_CLIENT_SECRET": DEV_CLIENT_SECRET,
+            "GOVPROJ_PORTAL_PUBLIC_URL": self.portal_url,
+            "GOVPROJ_PORTAL_INTAKE_GRPC_TARGET": self.grpc_target("intake"),
+            "GOVPROJ_PORTAL_REVIEW_GRPC_TARGET": self.grpc_target("review"),
             "GOVPROJ_PORTAL_SERVICES": "{"
             + ",".join(f'"{s}":"{self.http_url(s)}"' for s in self.services)
             + "}",

@@ -1,0 +1,128 @@
+"""The services' gRPC APIs as the portal calls them: always with the signed-in user's token.
+
+The portal owns no domain data: every page is built from these calls, and every form is one of
+them. A failure comes back as the AppError the service sent (its code, Chinese message, field
+details and citations); a service that does not answer becomes SERVICE_UNAVAILABLE naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+
+from govkit.errors import AppError, ErrorKind
+from govkit.grpckit import create_channel, error_from_rpc_error
+from govproj.intake.v1 import intake_pb2_grpc
+from govproj.review.v1 import (
+    approval_pb2_grpc,
+    experts_pb2_grpc,
+    plan_pb2_grpc,
+    review_pb2_grpc,
+    tasks_pb2_grpc,
+)
+
+SERVICE_NAMES_ZH = {"intake": "项目申报服务", "review": "联审与审批服务"}
+_DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+Response = TypeVar("Response")
+
+# Reads only: safe to retry on UNAVAILABLE (a retried write could act twice).
+_IDEMPOTENT = {
+    "intake": [
+        f"/govproj.intake.v1.{service}/{method}"
+        for service, method in [
+            ("DeclarationService", "GetDeclaration"),
+            ("DeclarationService", "ListDeclarations"),
+            ("DeclarationService", "ListMaterials"),
+            ("OrgService", "ListTenants"),
+            ("OrgService", "ListOrgs"),
+            ("CallService", "ListCalls"),
+            ("CallService", "GetCall"),
+        ]
+    ],
+    "review": [
+        f"/govproj.review.v1.{service}/{method}"
+        for service, method in [
+            ("ReviewCaseService", "GetCase"),
+            ("ReviewCaseService", "ListCases"),
+            ("ReviewCaseService", "GetChecklist"),
+            ("ReviewCaseService", "ListFormalReviews"),
+            ("ReviewCaseService", "ListOpinions"),
+            ("ReviewCaseService", "ListPlanDecisions"),
+            ("TaskService", "ListMyTasks"),
+            ("TaskService", "ListCaseTasks"),
+            ("ExpertService", "ListExperts"),
+            ("ExpertService", "GetPanel"),
+            ("ExpertService", "GetScoringSheet"),
+            ("ExpertService", "GetPanelSummary"),
+            ("PlanService", "GetPlan"),
+            ("PlanService", "ListPlans"),
+            ("PlanService", "ExportPlan"),
+            ("ApprovalService", "ListApplications"),
+            ("ApprovalService", "GetApproval"),
+            ("ApprovalService", "ListApprovals"),
+            ("ApprovalService", "GetApprovalDocument"),
+        ]
+    ],
+}
+
+
+def service_unavailable(service: str) -> AppError:
+    """The service does not answer: the page says which one and what to do."""
+    name = SERVICE_NAMES_ZH.get(service, service)
+    return AppError(
+        code="SERVICE_UNAVAILABLE",
+        message=f"{name}暂时不可用，请稍后刷新页面重试；已填写的内容不会丢失。",
+        kind=ErrorKind.UNAVAILABLE,
+        details={"service": service},
+    )
+
+
+class Backend:
+    """Channels and stubs of intake and review; build it where the event loop runs."""
+
+    def __init__(self, *, intake_target: str, review_target: str, timeout: float) -> None:
+        self._timeout = timeout
+        self._channels = {
+            "intake": create_channel(
+                intake_target, idempotent_methods=_IDEMPOTENT["intake"], default_timeout=timeout
+            ),
+            "review": create_channel(
+                review_target, idempotent_methods=_IDEMPOTENT["review"], default_timeout=timeout
+            ),
+        }
+        intake, review = self._channels["intake"], self._channels["review"]
+        self.declarations = intake_pb2_grpc.DeclarationServiceStub(intake)
+        self.orgs = intake_pb2_grpc.OrgServiceStub(intake)
+        self.calls = intake_pb2_grpc.CallServiceStub(intake)
+        self.cases = review_pb2_grpc.ReviewCaseServiceStub(review)
+        self.tasks = tasks_pb2_grpc.TaskServiceStub(review)
+        self.experts = experts_pb2_grpc.ExpertServiceStub(review)
+        self.plans = plan_pb2_grpc.PlanServiceStub(review)
+        self.approvals = approval_pb2_grpc.ApprovalServiceStub(review)
+
+    async def close(self) -> None:
+        """Close both channels."""
+        for channel in self._channels.values():
+            await channel.close(None)
+
+    async def call(
+        self,
+        service: str,
+        method: Callable[..., Awaitable[Response]],
+        request: Any,
+        *,
+        token: str,
+    ) -> Response:
+        """``method(request)`` as the user of ``token``; failures raised as the service's AppError."""
+        try:
+            return await method(
+                request, metadata=(("authorization", f"Bearer {token}"),), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in _DOWN:
+                raise service_unavailable(service) from exc
+            raise error_from_rpc_error(exc) from exc

@@ -1,0 +1,195 @@
+"""Composition root of the portal: settings → OIDC client, token verifier, gRPC backend → app.
+
+Nothing is built at import time: the lifespan creates the HTTP and gRPC clients on the running
+event loop (python-keycloak and grpc.aio both bind to it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from govkit.auth import TokenVerifier
+from govkit.errors import AppError, ErrorKind
+from portal.adapters.backend import Backend
+from portal.adapters.oidc import OidcClient
+from portal.adapters.sessions import SessionStore
+from portal.domain import labels
+from portal.entrypoints import auth, pages
+from portal.settings import PortalSettings
+
+log = logging.getLogger(__name__)
+_PACKAGE = Path(__file__).resolve().parent
+SERVICE_LABELS = {
+    "intake": "项目申报",
+    "review": "联审与审批",
+    "procurement": "采购与建设",
+    "acceptance": "验收",
+    "evaluation": "绩效评价与运维经费",
+}
+PROBE_TIMEOUT_SECONDS = 1.0
+_STATUS_BY_KIND = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.PRECONDITION: 422,
+    ErrorKind.UNAVAILABLE: 503,
+}
+
+
+def build_templates() -> Jinja2Templates:
+    """The Jinja2 environment with the label tables as globals (autoescaped HTML)."""
+    templates = Jinja2Templates(directory=str(_PACKAGE / "templates"))
+    env = templates.env
+    env.globals.update(
+        {name: getattr(labels, name) for name in dir(labels) if name.isupper()},
+        zh=labels.zh,
+    )
+    return templates
+
+
+async def _probe(client: httpx.AsyncClient, base_url: str) -> bool:
+    try:
+        response = await client.get(f"{base_url}/readyz", timeout=PROBE_TIMEOUT_SECONDS)
+    except httpx.HTTPError:
+        return False
+    return response.is_success
+
+
+def create_app(settings: PortalSettings) -> FastAPI:
+    """The portal application."""
+    if not settings.dev and not settings.public_url.startswith("https://"):
+        # Secure cookies and the OIDC redirect need HTTPS outside development.
+        raise ValueError("GOVPROJ_PORTAL_PUBLIC_URL must be https:// outside GOVPROJ_PORTAL_ENV=dev")
+    templates = build_templates()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        oidc = OidcClient(
+            server_url=settings.oidc_server_url,
+            realm=settings.oidc_realm,
+            client_id=settings.oidc_client_id,
+            client_secret=settings.oidc_client_secret.get_secret_value(),
+        )
+        verifier = TokenVerifier(
+            server_url=settings.oidc_server_url, realm=settings.oidc_realm, audience=settings.oidc_client_id
+        )
+        backend = Backend(
+            intake_target=settings.intake_grpc_target,
+            review_target=settings.review_grpc_target,
+            timeout=settings.grpc_timeout_seconds,
+        )
+        app.state.auth = auth.AuthDeps(
+            settings=settings,
+            oidc=oidc,
+            verifier=verifier,
+            sessions=SessionStore(idle_seconds=settings.session_idle_seconds),
+        )
+        app.state.backend = backend
+        try:
+            yield
+        finally:
+            await backend.close()
+            await verifier.aclose()
+            await oidc.aclose()
+
+    app = FastAPI(title="govproj 门户", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.templates = templates
+    app.state.settings = settings
+    app.mount("/static", StaticFiles(directory=str(_PACKAGE / "static")), name="static")
+    vendor = settings.vendor_dir / "echarts" / "dist"
+    if vendor.is_dir():
+        app.mount("/static/vendor/echarts", StaticFiles(directory=str(vendor)), name="echarts")
+    else:
+        log.warning("ECharts not found under %s (run `make setup`); the dashboard shows tables only", vendor)
+
+    @app.exception_handler(auth.LoginRequired)
+    async def login_required(_request: Request, exc: auth.LoginRequired) -> Response:
+        return auth.login_redirect(exc.next_path)
+
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if exc.kind is ErrorKind.UNAUTHENTICATED and exc.code in (
+            "TOKEN_EXPIRED",
+            "TOKEN_INVALID",
+            "UNAUTHENTICATED",
+        ):
+            return auth.login_redirect("/")
+        session = getattr(request.state, "session", None)
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {
+                "session": session,
+                "user": session.principal if session else None,
+                "title": "无法完成操作",
+                "error": exc,
+            },
+            status_code=_STATUS_BY_KIND.get(exc.kind, 500),
+        )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        # No framing (clickjacking), no MIME sniffing, no referrer leaking ids to other sites,
+        # scripts only from the portal itself (ECharts is served from here, no CDN).
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
+        )
+        if request.url.path not in ("/healthz", "/readyz") and not request.url.path.startswith("/static"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> dict[str, bool]:
+        return {"ready": True}
+
+    @app.get("/signed-out", response_class=HTMLResponse, include_in_schema=False)
+    async def signed_out(request: Request) -> Response:
+        return templates.TemplateResponse(
+            request, "signed_out.html", {"session": None, "user": None, "title": "已退出登录"}
+        )
+
+    @app.get("/status", response_class=HTMLResponse, include_in_schema=False)
+    async def status_page(request: Request) -> Response:
+        async with httpx.AsyncClient() as client:
+            results = await asyncio.gather(*(_probe(client, url) for url in settings.services.values()))
+        rows = [
+            {"label": SERVICE_LABELS.get(name, name), "name": name, "url": url, "ok": ok}
+            for (name, url), ok in zip(settings.services.items(), results, strict=True)
+        ]
+        return templates.TemplateResponse(
+            request,
+            "status.html",
+            {
+                "session": None,
+                "user": None,
+                "title": "服务状态",
+                "rows": rows,
+                "issuer": f"{settings.oidc_server_url.rstrip('/')}/realms/{settings.oidc_realm}",
+            },
+        )
+
+    app.include_router(auth.router)
+    app.include_router(pages.router)
+    return app

@@ -1,0 +1,297 @@
+"""What each page shows, assembled from the services' gRPC reads with the user's token.
+
+The portal stores nothing: these functions only read (the forms' writes are single calls in the
+routes). A part of a page whose service is down, or that the user may not see, is left out with
+its message instead of failing the whole page.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from govkit.errors import AppError, ErrorKind
+from govproj.intake.v1 import intake_pb2
+from govproj.review.v1 import approval_pb2, experts_pb2, plan_pb2, review_pb2, tasks_pb2
+from portal.adapters.backend import Backend
+from portal.domain.labels import DECLARATION_STATUS_BY_NUMBER, DECLARATION_STATUS_ZH
+
+PAGE_SIZE = 20
+# The dashboard reads at most this many declarations (pages of 200); beyond it says so.
+DASHBOARD_MAX_ROWS = 5000
+_DASHBOARD_PAGE = 200
+
+
+def as_dict(message: Message) -> dict[str, Any]:
+    """A proto message as plain data for a template (field names as in the proto, defaults kept)."""
+    data: dict[str, Any] = json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return data
+
+
+def declaration_dict(message: intake_pb2.Declaration) -> dict[str, Any]:
+    """A declaration with its status as the REST name (``draft`` …) instead of the enum's."""
+    data = as_dict(message)
+    data["status"] = DECLARATION_STATUS_BY_NUMBER.get(int(message.status), "unknown")
+    data["amount_value"] = message.amount.amount if message.HasField("amount") else ""
+    return data
+
+
+@dataclass
+class Section:
+    """One part of a page: its data, or why it is missing."""
+
+    data: Any = None
+    error: AppError | None = None
+
+    @property
+    def unavailable(self) -> bool:
+        """True when the service of this part did not answer."""
+        return self.error is not None and self.error.kind is ErrorKind.UNAVAILABLE
+
+
+async def _section(coro: Any) -> Section:
+    try:
+        return Section(data=await coro)
+    except AppError as err:
+        return Section(error=err)
+
+
+async def my_tasks(*, backend: Backend, token: str) -> list[dict[str, Any]]:
+    """The open tasks held by the user (by login, role or org), most urgent first."""
+    response = await backend.call(
+        "review", backend.tasks.ListMyTasks, tasks_pb2.ListMyTasksRequest(), token=token
+    )
+    order = {"overdue": 0, "due_soon": 1, "on_track": 2, "paused": 3, "no_deadline": 4}
+    items = [as_dict(t) for t in response.tasks]
+    items.sort(key=lambda t: (order.get(t["urgency"], 9), t["due_on"] or "9999"))
+    return items
+
+
+@dataclass(frozen=True)
+class ProjectFilters:
+    """The project library's filters (those intake's ListDeclarations answers)."""
+
+    status: str = ""
+    target_year: int = 0
+    org_id: str = ""
+    name_contains: str = ""
+    supplementary: str = ""
+    page_token: str = ""
+
+    def request(self, page_size: int = PAGE_SIZE) -> intake_pb2.ListDeclarationsRequest:
+        """The gRPC request for these filters."""
+        return intake_pb2.ListDeclarationsRequest(
+            status=[self.status] if self.status else [],
+            target_year=self.target_year,
+            org_id=self.org_id,
+            name_contains=self.name_contains,
+            supplementary=self.supplementary,
+            page_size=page_size,
+            page_token=self.page_token,
+        )
+
+
+async def project_list(*, backend: Backend, token: str, filters: ProjectFilters) -> dict[str, Any]:
+    """One page of the declarations the user may see."""
+    response = await backend.call(
+        "intake", backend.declarations.ListDeclarations, filters.request(), token=token
+    )
+    return {
+        "items": [declaration_dict(d) for d in response.declarations],
+        "next_page_token": response.next_page_token,
+        "total": response.total,
+    }
+
+
+@dataclass
+class ProjectDetail:
+    """Everything the project page shows, by section."""
+
+    declaration: dict[str, Any]
+    materials: Section
+    case: Section
+    tasks: Section = field(default_factory=Section)
+    formal_reviews: Section = field(default_factory=Section)
+    checklist: Section = field(default_factory=Section)
+    opinions: Section = field(default_factory=Section)
+    panel: Section = field(default_factory=Section)
+    panel_summary: Section = field(default_factory=Section)
+    plan_decisions: Section = field(default_factory=Section)
+    applications: Section = field(default_factory=Section)
+    approvals: Section = field(default_factory=Section)
+
+
+async def project_detail(*, backend: Backend, token: str, declaration_id: str) -> ProjectDetail:
+    """The declaration and its review timeline (each review part fetched on its own)."""
+    got = await backend.call(
+        "intake",
+        backend.declarations.GetDeclaration,
+        intake_pb2.GetDeclarationRequest(id=declaration_id),
+        token=token,
+    )
+    declaration = declaration_dict(got.declaration)
+
+    async def materials() -> dict[str, Any]:
+        listed = await backend.call(
+            "intake",
+            backend.declarations.ListMaterials,
+            intake_pb2.ListMaterialsRequest(declaration_id=declaration_id),
+            token=token,
+        )
+        return as_dict(listed)
+
+    async def case() -> dict[str, Any] | None:
+        try:
+            response = await backend.call(
+                "review",
+                backend.cases.GetCase,
+                review_pb2.GetCaseRequest(declaration_id=declaration_id),
+                token=token,
+            )
+        except AppError as err:
+            if err.kind in (ErrorKind.NOT_FOUND, ErrorKind.FORBIDDEN):
+                return None  # not reviewed yet, or not the user's to see
+            raise
+        return as_dict(response.review_case)
+
+    detail = ProjectDetail(
+        declaration=declaration, materials=await _section(materials()), case=await _section(case())
+    )
+    if not detail.case.data:
+        return detail
+    case_id = detail.case.data["id"]
+
+    async def read(service_call: Any, request: Any) -> dict[str, Any]:
+        return as_dict(await backend.call("review", service_call, request, token=token))
+
+    detail.tasks = await _section(
+        read(backend.tasks.ListCaseTasks, tasks_pb2.ListCaseTasksRequest(case_id=case_id))
+    )
+    detail.formal_reviews = await _section(
+        read(backend.cases.ListFormalReviews, review_pb2.ListFormalReviewsRequest(case_id=case_id))
+    )
+    detail.checklist = await _section(
+        read(backend.cases.GetChecklist, review_pb2.GetChecklistRequest(case_id=case_id))
+    )
+    detail.opinions = await _section(
+        read(backend.cases.ListOpinions, review_pb2.ListOpinionsRequest(case_id=case_id))
+    )
+    detail.panel = await _section(
+        read(backend.experts.GetPanel, experts_pb2.GetPanelRequest(case_id=case_id))
+    )
+    detail.panel_summary = await _section(
+        read(backend.experts.GetPanelSummary, experts_pb2.GetPanelSummaryRequest(case_id=case_id))
+    )
+    detail.plan_decisions = await _section(
+        read(backend.cases.ListPlanDecisions, review_pb2.ListPlanDecisionsRequest(case_id=case_id))
+    )
+    detail.applications = await _section(
+        read(backend.approvals.ListApplications, approval_pb2.ListApplicationsRequest(case_id=case_id))
+    )
+    detail.approvals = await _section(
+        read(
+            backend.approvals.ListApprovals, approval_pb2.ListApprovalsRequest(declaration_id=declaration_id)
+        )
+    )
+    return detail
+
+
+@dataclass
+class Dashboard:
+    """Counts and amounts by year, status and org, plus the annual plans' totals."""
+
+    by_year: dict[str, dict[str, Any]]
+    by_status: dict[str, dict[str, Any]]
+    by_org: dict[str, dict[str, Any]]
+    plans: list[dict[str, Any]]
+    rows: int
+    truncated: bool
+    overdue_tasks: int
+
+
+def _bucket() -> dict[str, Any]:
+    return {"count": 0, "amount": Decimal("0")}
+
+
+async def dashboard(*, backend: Backend, token: str) -> Dashboard:
+    """Aggregate what intake and review expose to this user (their visibility, their tenant)."""
+    by_year: dict[str, dict[str, Any]] = defaultdict(_bucket)
+    by_status: dict[str, dict[str, Any]] = defaultdict(_bucket)
+    by_org: dict[str, dict[str, Any]] = defaultdict(_bucket)
+    rows, token_page, truncated = 0, "", False
+    while True:
+        response = await backend.call(
+            "intake",
+            backend.declarations.ListDeclarations,
+            intake_pb2.ListDeclarationsRequest(page_size=_DASHBOARD_PAGE, page_token=token_page),
+            token=token,
+        )
+        for d in response.declarations:
+            amount = Decimal(d.amount.amount or "0")
+            status = DECLARATION_STATUS_BY_NUMBER.get(int(d.status), "unknown")
+            for table, key in (
+                (by_year, str(d.target_year or d.plan_year or "")),
+                (by_status, status),
+                (by_org, d.org_id),
+            ):
+                table[key]["count"] += 1
+                table[key]["amount"] += amount
+            rows += 1
+        token_page = response.next_page_token
+        if not token_page:
+            break
+        if rows >= DASHBOARD_MAX_ROWS:
+            truncated = True
+            break
+    plans: list[dict[str, Any]] = []
+    overdue = 0
+    try:
+        listed = await backend.call(
+            "review", backend.plans.ListPlans, plan_pb2.ListPlansRequest(), token=token
+        )
+        plans = [as_dict(p) for p in listed.plans]
+        tasks = await backend.call(
+            "review",
+            backend.tasks.ListMyTasks,
+            tasks_pb2.ListMyTasksRequest(urgency=["overdue"]),
+            token=token,
+        )
+        overdue = len(tasks.tasks)
+    except AppError as err:
+        if err.kind is ErrorKind.UNAVAILABLE:
+            raise
+    return Dashboard(
+        by_year=dict(sorted(by_year.items())),
+        by_status=dict(by_status),
+        by_org=dict(sorted(by_org.items())),
+        plans=plans,
+        rows=rows,
+        truncated=truncated,
+        overdue_tasks=overdue,
+    )
+
+
+def chart_data(board: Dashboard) -> dict[str, Any]:
+    """The series the dashboard's charts draw (amounts as decimal strings, never floats)."""
+    return {
+        "year": {
+            "labels": list(board.by_year),
+            "counts": [b["count"] for b in board.by_year.values()],
+            "amounts": [str(b["amount"]) for b in board.by_year.values()],
+        },
+        "status": {
+            "labels": [DECLARATION_STATUS_ZH.get(k, k) for k in board.by_status],
+            "counts": [b["count"] for b in board.by_status.values()],
+        },
+        "org": {
+            "labels": list(board.by_org),
+            "amounts": [str(b["amount"]) for b in board.by_org.values()],
+        },
+    }
