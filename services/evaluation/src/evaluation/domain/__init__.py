@@ -1,0 +1,1 @@
+"""evaluation's pure rules: no I/O, no clock, no settings (everything comes in as arguments)."""
