@@ -276,3 +276,8 @@ def decide_extension(project: AcceptanceProject, *, approve: bool, by: str, note
         )
     status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
     return replace(project, extension=replace(ext, status=status, decided_by=by, note=note.strip()))
+
+
+def replace_due(project: AcceptanceProject, due: date, cite: Sequence[str]) -> AcceptanceProject:
+    """The project with its final-acceptance application due date and the articles setting it."""
+    return replace(project, final_due_on=due, final_due_cite=tuple(cite))
