@@ -63,7 +63,16 @@ REQUIRED: dict[str, set[str]] = {
     },
     "migrations": {"migrations_database_url", "run_migrations"},
     "streams": {"nats_url"},
-    "portal": {"http_host", "http_port", "oidc_server_url", "services"},
+    "portal": {
+        "http_host",
+        "http_port",
+        "oidc_server_url",
+        "oidc_client_secret",
+        "public_url",
+        "intake_grpc_target",
+        "review_grpc_target",
+        "services",
+    },
 }
 EXPECTED: dict[str, dict[str, str]] = {
     # Listen on the pod IP, not loopback; the Deployment never migrates (the hook Job does).

@@ -190,7 +190,7 @@ class Stack:
                 "--data-dir",
                 str(self.root / "issuer"),
             ],
-            # The realm's portal redirect URIs resolve ${GOVPROJ_PORTAL_PUBLIC_URL} (as Keycloak's import does).
+            # The portal client's redirect URIs resolve ${GOVPROJ_PORTAL_PUBLIC_URL}, as in Keycloak.
             {"GOVPROJ_ENV": "dev", "GOVPROJ_PORTAL_PUBLIC_URL": self.portal_url},
         )
 

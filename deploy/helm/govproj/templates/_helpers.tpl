@@ -163,6 +163,11 @@ settings class: `make helm-check` verifies every one.
 {{- end }}
 {{- end }}
 {{ $p }}SERVICES: {{ toJson $services | quote }}
+{{ $p }}OIDC_REALM: {{ $g.oidc.realm | quote }}
+{{- range $n := list "intake" "review" }}
+{{- $svc := index $.root.Values.components $n }}
+{{ $p }}{{ upper $n }}_GRPC_TARGET: {{ printf "%s:%v" (include "govproj.componentName" (dict "root" $.root "name" $n)) $svc.ports.grpc | quote }}
+{{- end }}
 {{- end }}
 {{- range $k, $v := .c.config }}
 {{ $p }}{{ $k }}: {{ $v | quote }}
