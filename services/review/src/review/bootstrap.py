@@ -125,7 +125,7 @@ def _spec(wiring: _Wiring) -> ServiceSpec:
         grpc_servicers=lambda infra: grpc.servicers(wiring.deps_for(infra)),
         consumers=lambda infra: consumers.consumers_for(infra, wiring.deps_for(infra)),
         publishes_to=["review"],
-        consumes_from=["intake", "procurement"],
+        consumes_from=["intake", "procurement", "evaluation"],
     )
 
 

@@ -1,5 +1,5 @@
 """review's event consumers: intake's declaration.submitted, .resubmitted and .withdrawn;
-procurement's procurement.started (the approval stops expiring)."""
+procurement's procurement.started (the approval stops expiring); evaluation's discredited.changed."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from govkit.events.consumer import EventConsumer
 from govkit.events.nats import stream_name
 from review.service import ReviewDeps
 from review.service import cases as case_service
+from review.service import experts as expert_service
 from review.service import procurement as procurement_service
 
 DECLARATION_SUBMITTED = "govproj.intake.v1.declaration.submitted"
 DECLARATION_RESUBMITTED = "govproj.intake.v1.declaration.resubmitted"
 DECLARATION_WITHDRAWN = "govproj.intake.v1.declaration.withdrawn"
+DISCREDITED_CHANGED = "govproj.evaluation.v1.discredited.changed"
 PROCUREMENT_STARTED = "govproj.procurement.v1.procurement.started"
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
@@ -45,6 +47,10 @@ def consumers_for(infra: Infrastructure, deps: ReviewDeps) -> list[EventConsumer
             PROCUREMENT_STARTED,
             procurement_service.record_procurement_started,
         )
+    )
+    # evaluation's discredited list (lhasa §22): listed experts are refused by the draws.
+    bound.append(
+        ("review-discredited-changed", "evaluation", DISCREDITED_CHANGED, expert_service.apply_discredited)
     )
     return [
         EventConsumer(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from govkit.audit import record_audit
 from govkit.auth import Principal
 from govkit.errors import AppError, ErrorKind, forbidden, not_found, stale_version
+from govkit.events import Envelope
 from review.adapters import repository
 from review.adapters.orm import audit
 from review.domain import case as rules
@@ -127,6 +128,44 @@ async def update_expert(
         )
         await tx.commit()
     return stored
+
+
+async def apply_discredited(session: AsyncSession, envelope: Envelope, *, deps: ReviewDeps) -> None:
+    """evaluation's ``discredited.changed`` for an expert of this tenant's library (lhasa §22): the
+    expert is flagged (so draws refuse them) or cleared, in the consumer's transaction; the
+    version moves so an edit made from a stale read gets 409. Other subjects are not review's."""
+    payload = envelope.payload
+    expert_id = str(payload.get("expert_id") or "")
+    if payload.get("subject_kind") != "expert" or payload.get("scope", "tenant") != "tenant" or not expert_id:
+        return
+    try:
+        valid_uuid(expert_id, "expert", LABEL)
+    except AppError:
+        return  # an id that is not one of review's names no expert here
+    found = await repository.get_expert(session, expert_id)
+    if found is None or found.tenant_id != envelope.tenant:
+        return
+    listed = payload.get("change") == "added"
+    grounds = str(payload.get("grounds") or "")
+    changed = replace(found, discredited=listed, discredited_reason=grounds if listed else "")
+    if changed == found:
+        return
+    stored = await repository.save_expert(session, changed, expected_version=found.version)
+    if stored is None:
+        raise stale_version("expert", expected=found.version, label_zh=LABEL)  # retried by the consumer
+    await record_audit(
+        session,
+        audit,
+        tenant_id=envelope.tenant,
+        actor="system:review",
+        action="expert.discredited" if listed else "expert.discredit_removed",
+        entity_type="expert",
+        entity_id=expert_id,
+        from_state="discredited" if found.discredited else "ok",
+        to_state="discredited" if listed else "ok",
+        citations=[str(c.get("ref", "")) for c in payload.get("citations") or [] if isinstance(c, Mapping)],
+        details={"event_id": envelope.id, "entry_id": payload.get("entry_id"), "grounds": grounds},
+    )
 
 
 async def list_experts(*, deps: ReviewDeps, principal: Principal) -> list[Expert]:

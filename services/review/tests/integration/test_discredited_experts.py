@@ -1,0 +1,79 @@
+"""evaluation's discredited.changed (lhasa §22) reaches review's expert library: a listed expert is
+excluded from the draw as "discredited"; removal clears the flag; other tenants' and non-expert
+listings change nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from govkit.events import new_event
+from govproj.common.v1 import common_pb2
+from govproj.evaluation.events.v1 import events_pb2
+from review.entrypoints.consumers import DISCREDITED_CHANGED
+from review.service import ReviewDeps
+from review.service import experts as expert_service
+
+pytestmark = pytest.mark.integration
+
+
+async def _deliver(deps: ReviewDeps, tenant: str, **fields: Any) -> None:
+    payload = events_pb2.DiscreditedChanged(
+        entry_id=str(uuid.uuid4()),
+        scope="tenant",
+        tenant_id=tenant,
+        citations=[common_pb2.Citation(ref="lhasa §22")],
+        **fields,
+    )
+    envelope = new_event(event_type=DISCREDITED_CHANGED, tenant=tenant, payload=payload)
+    async with deps.uow(tenant_id=tenant) as tx:
+        await expert_service.apply_discredited(tx.session, envelope, deps=deps)
+        await tx.commit()
+
+
+async def test_a_discredited_expert_is_refused_by_the_draw_until_removed(  # type: ignore[no-untyped-def]
+    deps: ReviewDeps, tenants, h
+) -> None:
+    tenant = tenants.lhasa
+    keeper = h.who(tenant, "bureau_reviewer")
+    experts = [
+        await expert_service.create_expert(
+            deps=deps,
+            principal=keeper,
+            fields=expert_service.ExpertFields(name=f"专家{i}", org=f"大学{i}", specialties=("软件",)),
+        )
+        for i in range(4)
+    ]
+    target = experts[0]
+    await _deliver(
+        deps,
+        tenant,
+        subject_kind="expert",
+        expert_id=target.id,
+        name="专家0",
+        change="added",
+        grounds="评审中收受财物",
+        period_from="2025-03-01",
+    )
+    # A supplier listing and another tenant's listing of the same id leave the library alone.
+    await _deliver(deps, tenant, subject_kind="supplier", credit_code="91350100M000100Y43", change="added")
+    await _deliver(deps, tenants.wuxing, subject_kind="expert", expert_id=experts[1].id, change="added")
+
+    library = {e.id: e for e in await expert_service.list_experts(deps=deps, principal=keeper)}
+    assert library[target.id].discredited and library[target.id].discredited_reason == "评审中收受财物"
+    assert library[target.id].version == target.version + 1
+    assert not library[experts[1].id].discredited
+
+    case_id = await h.open_case(deps, tenant)
+    panel = await expert_service.draw_panel(deps=deps, principal=keeper, case_id=case_id, size=3, seed="s")
+    (draw,) = panel.draws
+    assert draw.excluded == {target.id: "discredited"}
+    assert target.id not in draw.candidates
+
+    await _deliver(
+        deps, tenant, subject_kind="expert", expert_id=target.id, change="removed", grounds="复核撤销"
+    )
+    library = {e.id: e for e in await expert_service.list_experts(deps=deps, principal=keeper)}
+    assert not library[target.id].discredited and library[target.id].discredited_reason == ""
