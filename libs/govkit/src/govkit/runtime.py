@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
+import gc
 import logging
 import signal
 from collections.abc import Callable, Coroutine, Iterator
@@ -73,6 +76,7 @@ async def serve(process: ServiceProcess, *, install_signal_handlers: bool = True
     http_task = asyncio.create_task(server.serve(), name=f"{process.name}-http")
     worker_tasks = [asyncio.create_task(w(), name=f"{process.name}-worker") for w in process.workers]
     stop_task = asyncio.create_task(stop.wait())
+    asyncio.get_running_loop().call_later(_SETTLED_SECONDS, release_startup_memory)
     try:
         done, _ = await asyncio.wait(
             [http_task, stop_task, *worker_tasks], return_when=asyncio.FIRST_COMPLETED
@@ -96,6 +100,22 @@ async def serve(process: ServiceProcess, *, install_signal_handlers: bool = True
         for hook in process.on_stop:
             with contextlib.suppress(Exception):
                 await hook()
+
+
+# Start-up (imports, migrations, the first connections) is over well within this.
+_SETTLED_SECONDS = 3.0
+
+
+def release_startup_memory() -> None:
+    """Give the heap that start-up used and freed back to the operating system.
+
+    Imports and migrations leave freed blocks inside the C heap that CPython's allocator never
+    returns by itself; ``malloc_trim`` does (a few MB per process, measured with the bench's
+    memory scenario). A no-op where the C library has no ``malloc_trim``.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 def configure_logging(level: str) -> None:
