@@ -26,6 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 DEV_PASSWORD_PREFIX = "govproj-dev-"  # dev-only database passwords; production injects secrets
 DEV_CLIENT_SECRET = "govproj-dev-secret"  # matches deploy/keycloak/realm-govproj.dev.json
 READY_TIMEOUT_SECONDS = 90.0
+# Services that call another service's gRPC: each gets GOVPROJ_<SVC>_<PEER>_GRPC_TARGET.
+GRPC_PEERS: dict[str, tuple[str, ...]] = {"acceptance": ("review",)}
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,8 @@ class Stack:
             # Uploaded materials and generated documents: a folder per service under the stack's root.
             "OBJECT_STORE_URL": (self.root / "objects" / service).as_uri(),
         }
+        for peer in GRPC_PEERS.get(service, ()):
+            values[f"{peer.upper()}_GRPC_TARGET"] = self.grpc_target(peer)
         return {prefix + key: value for key, value in values.items()}
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:

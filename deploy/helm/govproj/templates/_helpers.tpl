@@ -155,6 +155,10 @@ settings class: `make helm-check` verifies every one.
 {{ $p }}MAX_UPLOAD_BYTES: {{ .maxBytes | int64 | toString | quote }}
 {{ $p }}ALLOWED_UPLOAD_TYPES: {{ toJson .allowedTypes | quote }}
 {{- end }}
+{{- range $n := .c.grpcPeers }}
+{{- $peer := index $.root.Values.components $n }}
+{{ $p }}{{ upper $n }}_GRPC_TARGET: {{ printf "%s:%v" (include "govproj.componentName" (dict "root" $.root "name" $n)) $peer.ports.grpc | quote }}
+{{- end }}
 {{- else }}
 {{- $services := dict -}}
 {{- range $n, $other := .root.Values.components }}
