@@ -1,0 +1,1 @@
+"""procurement's pure rules: no I/O, no clock, no settings."""

@@ -1,0 +1,1 @@
+"""procurement's entrypoints: REST, gRPC and event consumers (thin adapters to the use cases)."""
