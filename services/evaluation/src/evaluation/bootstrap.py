@@ -98,10 +98,14 @@ def _spec(wiring: _Wiring) -> ServiceSpec:
         migrations_dir=MIGRATIONS,
         routers=rest.routers,
         grpc_service_names=grpc.SERVICE_NAMES,
-        grpc_servicers=lambda infra: grpc.servicers(wiring.deps_for(infra)),
+        grpc_servicers=lambda infra: grpc.servicers(
+            wiring.deps_for(infra), max_upload_bytes=wiring.settings.max_upload_bytes
+        ),
         consumers=lambda infra: consumers.consumers_for(infra, wiring.deps_for(infra)),
         publishes_to=["evaluation"],
         consumes_from=[c for c in CONTEXTS if c != "evaluation"],
+        # Evidence files arrive in one message (UploadEvidence): room for the largest plus framing.
+        grpc_options=[("grpc.max_receive_message_length", wiring.settings.max_upload_bytes + 64 * 1024)],
     )
 
 

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from evaluation.adapters import excel, ocds
 from evaluation.domain.closure import Action, ClosureRequest, SelfCheck
 from evaluation.domain.discredited import KIND_ZH, DiscreditedEntry, Scope, SubjectKind
 from evaluation.domain.evaluation import KIND_ZH as EVALUATION_KIND_ZH
@@ -30,7 +29,7 @@ from evaluation.service import portfolio as portfolio_service
 from evaluation.service import rectification as rectification_service
 from evaluation.service import sweep as sweep_service
 from govkit.auth import CurrentPrincipal
-from govkit.errors import AppError, ErrorKind
+from govkit.errors import AppError
 
 SHORT = 500
 TEXT = 20_000
@@ -1044,9 +1043,8 @@ async def timings(principal: CurrentPrincipal, deps: EvaluationDepsDep) -> dict[
 @portfolio.get("/export.xlsx")
 async def export_excel(principal: CurrentPrincipal, deps: EvaluationDepsDep) -> Response:
     """The portfolio as an Excel workbook."""
-    rows = await portfolio_service.all_rows(deps, principal)
     return Response(
-        content=excel.portfolio_workbook(rows, today=deps.today()),
+        content=await portfolio_service.export_excel(deps=deps, principal=principal),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": 'attachment; filename="portfolio.xlsx"'},
     )
@@ -1055,17 +1053,7 @@ async def export_excel(principal: CurrentPrincipal, deps: EvaluationDepsDep) -> 
 @portfolio.get("/ocds")
 async def export_ocds(principal: CurrentPrincipal, deps: EvaluationDepsDep) -> dict[str, Any]:
     """The portfolio as an OCDS 1.1 release package (validated against the official schema)."""
-    rows = await portfolio_service.all_rows(deps, principal)
-    package = ocds.release_package(rows, tenant=principal.tenant or "", published=deps.now())
-    errors = ocds.validate(package)
-    if errors:
-        raise AppError(
-            code="OCDS_INVALID",
-            message="导出的开放数据不符合OCDS标准，请联系管理员。",
-            kind=ErrorKind.UNAVAILABLE,
-            details={"errors": errors[:20]},
-        )
-    return package
+    return await portfolio_service.export_ocds(deps=deps, principal=principal)
 
 
 routers = [

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation.adapters import repository
+from evaluation.adapters import excel, ocds, repository
 from evaluation.domain import portfolio as fold
 from evaluation.domain.portfolio import HANDLERS, OVERDUE_ZH, ProjectRow
 from evaluation.service._common import READERS, EvaluationDeps, require, require_tenant, unit_scope
@@ -275,3 +275,24 @@ async def timings(*, deps: EvaluationDeps, principal: Principal) -> list[Timing]
 def overdue_label(item: str) -> str:
     """The clerk's words for an overdue item."""
     return OVERDUE_ZH.get(item, item)
+
+
+async def export_excel(*, deps: EvaluationDeps, principal: Principal) -> bytes:
+    """The tenant's portfolio as an Excel workbook."""
+    return excel.portfolio_workbook(await all_rows(deps, principal), today=deps.today())
+
+
+async def export_ocds(*, deps: EvaluationDeps, principal: Principal) -> dict[str, Any]:
+    """The tenant's portfolio as an OCDS 1.1 release package, validated against the official
+    schema before it leaves (an invalid package is a 503, never published)."""
+    rows = await all_rows(deps, principal)
+    package = ocds.release_package(rows, tenant=principal.tenant or "", published=deps.now())
+    errors = ocds.validate(package)
+    if errors:
+        raise AppError(
+            code="OCDS_INVALID",
+            message="导出的开放数据不符合OCDS标准，请联系管理员。",
+            kind=ErrorKind.UNAVAILABLE,
+            details={"errors": errors[:20]},
+        )
+    return package
