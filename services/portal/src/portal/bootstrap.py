@@ -108,12 +108,13 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app = FastAPI(title="govproj 门户", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.templates = templates
     app.state.settings = settings
-    app.mount("/static", StaticFiles(directory=str(_PACKAGE / "static")), name="static")
     vendor = settings.vendor_dir / "echarts" / "dist"
+    # Mounted before /static, which would otherwise answer (404) for everything below it.
     if vendor.is_dir():
         app.mount("/static/vendor/echarts", StaticFiles(directory=str(vendor)), name="echarts")
     else:
         log.warning("ECharts not found under %s (run `make setup`); the dashboard shows tables only", vendor)
+    app.mount("/static", StaticFiles(directory=str(_PACKAGE / "static")), name="static")
 
     @app.exception_handler(auth.LoginRequired)
     async def login_required(_request: Request, exc: auth.LoginRequired) -> Response:

@@ -7,6 +7,7 @@ its message instead of failing the whole page.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -70,6 +71,23 @@ async def my_tasks(*, backend: Backend, token: str) -> list[dict[str, Any]]:
     )
     order = {"overdue": 0, "due_soon": 1, "on_track": 2, "paused": 3, "no_deadline": 4}
     items = [as_dict(t) for t in response.tasks]
+    # The project each task is about, by name and code (one read per case, concurrently).
+    case_ids = sorted({t["case_id"] for t in items if t["case_id"]})
+
+    async def case_of(case_id: str) -> dict[str, Any] | None:
+        try:
+            got = await backend.call(
+                "review", backend.cases.GetCase, review_pb2.GetCaseRequest(id=case_id), token=token
+            )
+        except AppError:
+            return None
+        return as_dict(got.review_case)
+
+    cases = dict(zip(case_ids, await asyncio.gather(*(case_of(c) for c in case_ids)), strict=True))
+    for task in items:
+        case = cases.get(task["case_id"]) or {}
+        task["project_name"] = case.get("name", "")
+        task["project_code"] = case.get("project_code", "")
     items.sort(key=lambda t: (order.get(t["urgency"], 9), t["due_on"] or "9999"))
     return items
 
@@ -126,17 +144,40 @@ class ProjectDetail:
     plan_decisions: Section = field(default_factory=Section)
     applications: Section = field(default_factory=Section)
     approvals: Section = field(default_factory=Section)
+    declaration_readable: bool = True
+
+
+def _from_case(case: dict[str, Any], declaration_id: str) -> dict[str, Any]:
+    """What the review case records of a declaration the user may not read in intake."""
+    return {
+        "id": declaration_id,
+        "name": case["name"],
+        "project_code": case["project_code"],
+        "status": "submitted",
+        "org_id": case["declaring_org_id"],
+        "construction_unit": case["org_name"],
+        "category": "",
+        "construction_type": "",
+        "amount_value": (case.get("amount") or {}).get("amount", ""),
+        "target_year": case["target_year"],
+        "created_by": "",
+        "created_at": case["opened_at"],
+        "submitted_at": "",
+        "signoff_by": "",
+        "citations": [],
+        "findings": [],
+        "send_back_reason": "",
+        "return_reason": "",
+        "return_items": [],
+    }
 
 
 async def project_detail(*, backend: Backend, token: str, declaration_id: str) -> ProjectDetail:
-    """The declaration and its review timeline (each review part fetched on its own)."""
-    got = await backend.call(
-        "intake",
-        backend.declarations.GetDeclaration,
-        intake_pb2.GetDeclarationRequest(id=declaration_id),
-        token=token,
-    )
-    declaration = declaration_dict(got.declaration)
+    """The declaration and its review timeline (each review part fetched on its own).
+
+    A department giving an opinion, or an expert, may read the review case but not the unit's
+    declaration in intake: the page then shows the case's summary of it.
+    """
 
     async def materials() -> dict[str, Any]:
         listed = await backend.call(
@@ -161,9 +202,32 @@ async def project_detail(*, backend: Backend, token: str, declaration_id: str) -
             raise
         return as_dict(response.review_case)
 
-    detail = ProjectDetail(
-        declaration=declaration, materials=await _section(materials()), case=await _section(case())
-    )
+    try:
+        got = await backend.call(
+            "intake",
+            backend.declarations.GetDeclaration,
+            intake_pb2.GetDeclarationRequest(id=declaration_id),
+            token=token,
+        )
+    except AppError as err:
+        if err.kind not in (ErrorKind.NOT_FOUND, ErrorKind.FORBIDDEN):
+            raise
+        seen = await _section(case())
+        if not seen.data:
+            raise  # neither intake nor review lets this user see the project
+        declaration = _from_case(seen.data, declaration_id)
+        detail = ProjectDetail(
+            declaration=declaration,
+            materials=Section(error=err),
+            case=seen,
+            declaration_readable=False,
+        )
+    else:
+        detail = ProjectDetail(
+            declaration=declaration_dict(got.declaration),
+            materials=await _section(materials()),
+            case=await _section(case()),
+        )
     if not detail.case.data:
         return detail
     case_id = detail.case.data["id"]

@@ -94,6 +94,14 @@ PLAN_DECISION = (
     Field("items", "需补正的事项（每行一条）", "textarea"),
 )
 
+CALL = (
+    Field("target_year", "计划年度", "number", required=True),
+    Field(
+        "deadline", "申报截止日期", "date", help="管理办法规定截止日的，按办法执行；由数据局确定的，在此填写"
+    ),
+    Field("title", "征集通知标题"),
+)
+
 PLAN_COMPILE = (Field("year", "计划年度", "number", required=True),)
 
 DRAW = (

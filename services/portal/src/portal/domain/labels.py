@@ -60,6 +60,14 @@ PLAN_OUTCOME_ZH = {"in_plan": "列入计划", "returned": "退回补正", "rejec
 PLAN_LEVEL_ZH = {"key": "重点项目", "general": "一般项目"}
 OPINION_STATUS_ZH = {"pending": "待出具", "given": "已出具", "cancelled": "已取消"}
 FORMAL_OUTCOME_ZH = {"passed": "通过", "incomplete": "材料不全/需补正"}
+APPLICATION_STATUS_ZH = {
+    "submitted": "审查中",
+    "under_review": "审查中",
+    "passed": "审查通过",
+    "returned": "已退回修改",
+    "granted": "已批复",
+    "rejected": "未获批准",
+}
 STAGE_ZH = {"plan": "计划审核", "approval": "审批", "change": "变更"}
 DOC_TYPE_ZH = {
     "application_form": "项目申报表",

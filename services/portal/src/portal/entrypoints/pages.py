@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from govkit.errors import AppError, ErrorKind
 from govproj.common.v1 import common_pb2
@@ -1100,6 +1100,76 @@ async def approval_document(approval_id: str, session: CurrentSession, backend: 
             "Content-Disposition": f'attachment; filename="{approval_id}.pdf"',
             "X-Content-SHA256": doc.sha256,
         },
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Annual calls (年度计划征集)
+# ------------------------------------------------------------------------------------------------
+
+
+async def _calls_page(
+    request: Request,
+    session: PortalSession,
+    backend: Backend,
+    templates: Jinja2Templates,
+    *,
+    values: dict[str, str],
+    errors: FormErrors,
+    status_code: int = 200,
+) -> HTMLResponse:
+    listed = await backend.call(
+        "intake", backend.calls.ListCalls, intake_pb2.ListCallsRequest(), token=session.access_token
+    )
+    return render(
+        templates,
+        request,
+        "calls.html",
+        session,
+        status_code=status_code,
+        title="年度计划征集",
+        calls=[service.as_dict(c) for c in listed.calls],
+        fields=formspec.CALL,
+        values=values,
+        errors=errors,
+    )
+
+
+@router.get("/calls", response_class=HTMLResponse)
+async def calls(
+    request: Request, session: CurrentSession, backend: BackendDep, templates: TemplatesDep
+) -> Response:
+    """年度计划征集: the tenant's calls and, for the bureau, the form that opens one."""
+    return await _calls_page(request, session, backend, templates, values={}, errors=FormErrors())
+
+
+@router.post("/calls", response_class=HTMLResponse)
+async def open_call(
+    request: Request, session: CurrentSession, backend: BackendDep, templates: TemplatesDep
+) -> Response:
+    """OpenCall (the pack fixes or leaves the deadline to the bureau: intake decides)."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    errors = FormErrors()
+    year = parse_int(values.get("target_year"), name="target_year", errors=errors)
+    if not errors:
+        try:
+            await backend.call(
+                "intake",
+                backend.calls.OpenCall,
+                intake_pb2.OpenCallRequest(
+                    target_year=year or 0, deadline=values.get("deadline", ""), title=values.get("title", "")
+                ),
+                token=session.access_token,
+            )
+        except AppError as err:
+            if err.kind is ErrorKind.UNAVAILABLE:
+                raise
+            errors = errors_from(err, form="call", known_fields=formspec.names(formspec.CALL))
+        else:
+            return RedirectResponse("/calls?saved=1", status_code=303)
+    return await _calls_page(
+        request, session, backend, templates, values=values, errors=errors, status_code=422
     )
 
 
