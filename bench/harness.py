@@ -197,6 +197,10 @@ class BenchConfig:
     # Screening through the stack: sign-offs timed before and after this many declarations exist.
     screening_signoffs: int = 200
     screening_existing: int = 10_000
+    # The portfolio (issue 7): project histories replayed by the rebuild, rows under the dashboard.
+    portfolio_rebuild_projects: int = 5_000
+    portfolio_dashboard_projects: int = 100_000
+    portfolio_dashboard_samples: int = 50
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -211,6 +215,9 @@ class BenchConfig:
             idle_settle_seconds=1.0,
             screening_signoffs=20,
             screening_existing=1000,
+            portfolio_rebuild_projects=100,
+            portfolio_dashboard_projects=2000,
+            portfolio_dashboard_samples=5,
         )
 
 
