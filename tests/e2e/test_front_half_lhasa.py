@@ -7,6 +7,10 @@ What lhasa adds to the front half (lhasa §11): the formal review's own 5-workin
 while the declaration is back with the unit and resumed where it stopped; two failed review rounds
 void the application, and a third round is refused with the article; materials prepared anew start
 a fresh application that can still be approved.
+
+The holiday test moves the platform's dev clock (govkit.clock: every service reads "now" from the
+stack's clock file) through the National Day week of 2025, so the real services count the real
+calendar: the return before the holiday and the resubmission after it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +30,7 @@ import yaml
 
 from devstack.issuer.testing import get_token
 from devstack.stack import REPO_ROOT, Stack, StackPorts
+from govkit.clock import set_dev_clock
 from tests.e2e.helpers import (
     checked_pdf,
     create_draft,
@@ -38,6 +44,7 @@ from tests.e2e.helpers import (
 )
 
 pytestmark = pytest.mark.e2e
+BEIJING = timezone(timedelta(hours=8))
 
 TENANT = "city"  # runs under lhasa in this module's platform
 
@@ -248,3 +255,76 @@ def test_lhasa_pauses_the_formal_review_clock_and_refuses_a_third_review_round( 
         assert re.fullmatch(r"示数审〔\d{4}〕\d+号", approval["document_number"])
         assert "lhasa §11" in approval["cite"]
         checked_pdf(unit.get(f"/v1/approvals/{approval['id']}/document.pdf"), approval["document_sha256"])
+
+
+@pytest.fixture
+def dev_clock(lhasa_stack: Stack) -> Iterator[Callable[[datetime], None]]:
+    """Sets the platform's "now"; the system clock again afterwards."""
+    yield lambda instant: set_dev_clock(lhasa_stack.clock_file, instant)
+    lhasa_stack.clock_file.unlink(missing_ok=True)
+
+
+def test_a_return_before_the_national_day_pauses_the_formal_review_clock_over_the_holiday(  # type: ignore[no-untyped-def]
+    as_user, dev_clock
+) -> None:
+    """lhasa §11 on the 2025 calendar: 1–8 October are holidays, Saturday 11 October is worked."""
+    with (
+        as_user(f"applicant2.{TENANT}", "intake") as intake,
+        as_user(f"unit_head2.{TENANT}", "intake") as head_intake,
+        as_user(f"bureau_reviewer.{TENANT}", "intake") as bureau_intake,
+        as_user(f"bureau_reviewer.{TENANT}", "review") as review,
+    ):
+        dev_clock(datetime(2025, 9, 29, 9, 30, tzinfo=BEIJING))  # Monday: the declaration arrives
+        ensure_call(bureau_intake)
+        draft = create_draft(
+            intake, name="城市供水管网监测平台", amount="600000.00", breakdown={"software": "600000.00"}
+        )
+        submit_to_bureau(intake, head_intake, draft)
+        case = wait_for_case(review, draft["id"])
+        formal = _open_tasks(review, case["id"])["formal_review"]
+        # 30 Sep (1), 9 Oct (2), 10 Oct (3), Saturday 11 Oct (4), 13 Oct (5).
+        assert formal["due_on"] == "2025-10-13" and formal["remaining_workdays"] == 5
+        assert formal["cite"] == ["lhasa §11"]
+
+        dev_clock(datetime(2025, 9, 30, 16, 0, tzinfo=BEIJING))  # the last working day before the holiday
+        returned = review.post(
+            f"/v1/cases/{case['id']}/formal-review",
+            json={"version": case["version"], "notes": ["缺少与现有供水调度系统的数据共享说明"]},
+        )
+        assert returned.status_code == 200 and returned.json()["case"]["status"] == "returned", returned.text
+        paused = _open_tasks(review, case["id"])
+        assert paused["formal_review"]["paused"] and paused["formal_review"]["due_on"] is None
+        # The unit revises within 3 working days (lhasa §11): 9, 10 and Saturday 11 October.
+        assert paused["correction"]["due_on"] == "2025-10-11" and paused["correction"]["cite"] == [
+            "lhasa §11"
+        ]
+
+        dev_clock(datetime(2025, 10, 9, 9, 0, tzinfo=BEIJING))  # the first working day after it
+        back = wait_for_declaration(intake, draft["id"], "returned")
+        edited = intake.patch(
+            f"/v1/declarations/{draft['id']}",
+            json={
+                "version": back["version"],
+                "content": "建设管网压力、流量监测和漏损分析子系统，与供水调度系统共享数据。",
+            },
+        )
+        assert edited.status_code == 200, edited.text
+        again = head_intake.post(
+            f"/v1/declarations/{draft['id']}/resubmit", json={"version": edited.json()["version"]}
+        )
+        assert again.status_code == 200 and again.json()["round"] == 2, again.text
+        resumed_case = wait_for_case_status(review, case["id"], "open")
+        resumed = _open_tasks(review, case["id"])["formal_review"]
+        # 30 September was used; the holiday and the days with the unit were not: 4 days left,
+        # counted from 9 October (10, 11, 13, 14 October) — a day later than without the return.
+        assert not resumed["paused"] and resumed["id"] == formal["id"]
+        assert resumed["due_on"] == "2025-10-14" and resumed["remaining_workdays"] == 4
+
+        dev_clock(datetime(2025, 10, 14, 10, 0, tzinfo=BEIJING))  # the last day, still in time
+        due_today = _open_tasks(review, case["id"])["formal_review"]
+        assert due_today["remaining_workdays"] == 0 and due_today["urgency"] != "overdue"
+        passed = review.post(
+            f"/v1/cases/{case['id']}/formal-review", json={"version": resumed_case["version"]}
+        )
+        assert passed.status_code == 200 and passed.json()["review"]["outcome"] == "passed", passed.text
+        assert "formal_review" not in _open_tasks(review, case["id"])

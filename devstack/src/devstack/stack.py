@@ -136,6 +136,11 @@ class Stack:
 
         asyncio.run(provision())
 
+    @property
+    def clock_file(self) -> Path:
+        """Write an instant here (govkit.clock.set_dev_clock) and every service's "now" follows it."""
+        return self.root / "clock"
+
     def service_env(self, service: str) -> dict[str, str]:
         """The environment a service process gets (exactly what its settings read)."""
         names = ServiceDatabase(service)
@@ -160,6 +165,8 @@ class Stack:
             "POLICIES_DIR": str(REPO_ROOT / "policies"),
             # Uploaded materials and generated documents: a folder per service under the stack's root.
             "OBJECT_STORE_URL": (self.root / "objects" / service).as_uri(),
+            # One settable clock for the whole platform (govkit.clock): absent, the system's.
+            "DEV_CLOCK_FILE": str(self.clock_file),
         }
         for peer in GRPC_PEERS.get(service, ()):
             values[f"{peer.upper()}_GRPC_TARGET"] = self.grpc_target(peer)

@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     otel_endpoint: str | None = None
     policies_dir: Path | None = None
+    dev_clock_file: Path | None = Field(
+        default=None, description="dev only: read 'now' from this file (govkit.clock); refused elsewhere"
+    )
     run_migrations: bool = True
     log_level: str = "INFO"
     object_store_url: str | None = Field(

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
+from govkit.clock import service_clock
 from govkit.db import UnitOfWorkFactory
 from govkit.objectstore import LocalObjectStore, ObjectStore, object_store_from_settings
 from govkit.policy import PolicyRegistry
@@ -58,6 +59,7 @@ def make_deps(settings: IntakeSettings, uow: UnitOfWorkFactory) -> service.Intak
         max_upload_bytes=settings.max_upload_bytes,
         allowed_upload_types=tuple(settings.allowed_upload_types),
         timezone=ZoneInfo(settings.timezone),
+        clock=service_clock(env=settings.env, dev_clock_file=settings.dev_clock_file),
     )
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
+from govkit.clock import service_clock
 from govkit.errors import AppError, ErrorKind
 from govkit.mail import FolderMailer, Mailer, mailer_from_settings
 from govkit.objectstore import LocalObjectStore, ObjectStore, StoredObject, object_store_from_settings
@@ -97,6 +98,7 @@ def review_deps(settings: ReviewSettings, infra: Infrastructure) -> ReviewDeps:
         mail_domain=settings.mail_domain,
         default_criteria_pack=settings.default_criteria_pack,
         calendar=settings.calendar,
+        clock=service_clock(env=settings.env, dev_clock_file=settings.dev_clock_file),
     )
 
 
