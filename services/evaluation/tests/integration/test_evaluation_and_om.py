@@ -125,6 +125,9 @@ async def test_lhasa_from_acceptance_to_granted_om_funding(
 
     # Finance starts the key-project evaluation within 10 working days (lhasa §22).
     finance = h.who(tenant, "finance", org="finance")
+    (pending,) = await evaluation_service.self_evaluation_lists(deps=deps, principal=finance, org_id=None)
+    assert pending.key_evaluation_due_on == date(2026, 3, 24) and not pending.key_evaluation_started
+    assert pending.key_evaluation_cite == ("lhasa §22",)
     key = await evaluation_service.start_evaluation(
         deps=deps,
         principal=finance,
@@ -292,3 +295,65 @@ async def test_application_evaluation_needs_a_key_project_a_year_in_operation(
         )
     assert early.value.code == "NOT_IN_OPERATION_LONG_ENOUGH"
     assert early.value.cite == ["qiaokou-2022 §39"]
+
+
+async def test_third_party_post_evaluation_is_scored_by_the_assigned_evaluator_only(
+    deps: EvaluationDeps, tenants: Any, clock: Any, h: Any
+) -> None:
+    tenant = tenants.city  # shuangyashan §31: the bureau commissions a third party
+    d = await _accepted_project(deps, h, tenant, date(2024, 6, 3))
+    bureau = h.who(tenant, "bureau_reviewer")
+    with pytest.raises(AppError) as no_org:
+        await evaluation_service.start_evaluation(
+            deps=deps,
+            principal=bureau,
+            fields=evaluation_service.EvaluationStart(declaration_id=d.declaration_id, kind=Kind.THIRD_PARTY),
+        )
+    assert no_org.value.code == "EVALUATOR_ORG_REQUIRED"
+    assigned = await evaluation_service.start_evaluation(
+        deps=deps,
+        principal=bureau,
+        fields=evaluation_service.EvaluationStart(
+            declaration_id=d.declaration_id, kind=Kind.THIRD_PARTY, evaluator_org="某评估咨询有限公司"
+        ),
+    )
+    assert assigned.evaluator == "某评估咨询有限公司" and assigned.cite == ("shuangyashan-2024 §31",)
+    scores = [ScoreInput(code="effect", label_zh="应用成效", actual="良好", score=Decimal(85))]
+    stranger = h.who(tenant, "evaluator", org="另一评估公司")
+    with pytest.raises(AppError) as hidden:
+        await evaluation_service.complete_evaluation(
+            deps=deps,
+            principal=stranger,
+            evaluation_id=assigned.id,
+            expected_version=1,
+            scores=scores,
+            report_sha256="",
+            summary="",
+        )
+    assert hidden.value.code.endswith("NOT_FOUND")
+    evaluator = h.who(tenant, "evaluator", org="某评估咨询有限公司")
+    assert [
+        e.id
+        for e in await evaluation_service.list_evaluations(
+            deps=deps, principal=evaluator, kind=None, declaration_id=None
+        )
+    ] == [assigned.id]
+    done = await evaluation_service.complete_evaluation(
+        deps=deps,
+        principal=evaluator,
+        evaluation_id=assigned.id,
+        expected_version=1,
+        scores=scores,
+        report_sha256="",
+        summary="第三方后评价结论：良好。",
+    )
+    assert done.total_score == Decimal("85.00") and done.grade == "良"
+    # The unit sees its project's evaluation, another tenant's bureau does not.
+    unit = h.who(tenant, "applicant", org="unit-1")
+    assert (
+        await evaluation_service.get_evaluation(deps=deps, principal=unit, evaluation_id=done.id)
+    ).id == done.id
+    with pytest.raises(AppError):
+        await evaluation_service.get_evaluation(
+            deps=deps, principal=h.who(tenants.lhasa, "bureau_head"), evaluation_id=done.id
+        )

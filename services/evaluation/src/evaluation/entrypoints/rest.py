@@ -597,6 +597,9 @@ class WindowRead(BaseModel):
     closes_on: date | None
     state: str
     citations: list[str]
+    key_evaluation_due_on: date | None
+    key_evaluation_started: bool
+    key_evaluation_citations: list[str]
 
 
 @self_evaluations.get("")
@@ -619,6 +622,9 @@ async def self_evaluation_lists(
                 closes_on=r.window.closes_on if r.window else None,
                 state=r.state.value,
                 citations=list(r.window.cite) if r.window else [],
+                key_evaluation_due_on=r.key_evaluation_due_on,
+                key_evaluation_started=r.key_evaluation_started,
+                key_evaluation_citations=list(r.key_evaluation_cite),
             )
             for r in rows
             if state is None or r.state.value == state

@@ -21,7 +21,7 @@ from govkit.auth import Principal
 from govkit.db import UnitOfWorkFactory
 from govkit.errors import AppError, ErrorKind, forbidden, not_found
 from govkit.objectstore import ObjectStore
-from govkit.policy import Pack, PolicyRegistry, PolicyResolutionError, resolve_pack
+from govkit.policy import Pack, PolicyRegistry, PolicyResolutionError, get_tenant, resolve_pack
 from govkit.policy.evaluate import Requirement, Requirements, evaluate, obligations
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -90,11 +90,30 @@ class EvaluationDeps:
         found = obligations(pack, code)
         return found[0] if found else None
 
-    def window_for(self, tenant_id: str, accepted_on: date) -> tuple[date, date] | None:
-        """The self-evaluation window of the tenant's pack on the acceptance day (portfolio fold)."""
+    def acceptance_pack(self, tenant_id: str, accepted_on: date) -> Pack | None:
+        """The pack an accepted project is evaluated under: the one in force on the acceptance
+        day, or for a project accepted before any of the tenant's packs, the first that came into
+        force afterwards (a fixed answer, so a rebuild on another day folds the same window)."""
         try:
-            pack = resolve_pack(tenant_id, accepted_on, registry=self.policies)
+            return resolve_pack(tenant_id, accepted_on, registry=self.policies)
         except PolicyResolutionError:
+            pass
+        try:
+            listed = [self.policies.packs[p] for p in get_tenant(tenant_id, registry=self.policies).packs]
+        except (PolicyResolutionError, KeyError):
+            return None
+        later = sorted(p.effective_from for p in listed if p.effective_from > accepted_on)
+        for start in later:
+            try:
+                return resolve_pack(tenant_id, start, registry=self.policies)
+            except PolicyResolutionError:
+                continue
+        return None
+
+    def window_for(self, tenant_id: str, accepted_on: date) -> tuple[date, date] | None:
+        """The self-evaluation window of the project's pack (the portfolio fold's)."""
+        pack = self.acceptance_pack(tenant_id, accepted_on)
+        if pack is None:
             return None
         req = self.rule(pack, "self_evaluation_window_months")
         win = window(accepted_on, req.value, tuple(req.cite))

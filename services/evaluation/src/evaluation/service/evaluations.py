@@ -3,7 +3,7 @@ files in the object store, scoring and ``evaluation.completed``; the self-evalua
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -57,9 +57,18 @@ class WindowRow:
     project: ProjectRow
     window: Window | None
     state: WindowState
+    # Key projects under a pack with evaluation_start_workdays (lhasa §22): by when the bureau or
+    # finance must start its evaluation after the self-evaluation, and whether it has.
+    key_evaluation_due_on: date | None = None
+    key_evaluation_started: bool = False
+    key_evaluation_cite: tuple[str, ...] = ()
 
 
 def _project_pack(deps: EvaluationDeps, project: ProjectRow) -> Pack:
+    if project.accepted_on is not None:
+        found = deps.acceptance_pack(project.tenant_id, project.accepted_on)
+        if found is not None:
+            return found
     return deps.pack_for(project.tenant_id, project.accepted_on or deps.today())
 
 
@@ -392,17 +401,22 @@ async def self_evaluation_lists(
     today = deps.today()
     async with deps.uow(tenant_id=tenant) as tx:
         projects = await repository.accepted_projects(tx.session, org_id=org_id)
-        done = {
-            e.declaration_id
-            for e in await repository.list_evaluations(
-                tx.session, kind=Kind.SELF.value, evaluator=None, org_id=org_id
-            )
-            if e.status is Status.COMPLETED
-        }
+        evaluations = await repository.list_evaluations(tx.session, kind=None, evaluator=None, org_id=org_id)
+    done = {
+        e.declaration_id: e.completed_on or today
+        for e in evaluations
+        if e.kind is Kind.SELF and e.status is Status.COMPLETED
+    }
+    keyed = {e.declaration_id for e in evaluations if e.kind is Kind.KEY}
     out = []
     for project in projects:
         pack = _project_pack(deps, project)
         win = _window(deps, pack, project)
         state = rules.window_state(win, today=today, self_evaluated=project.declaration_id in done)
-        out.append(WindowRow(project, win, state))
+        row = WindowRow(project, win, state, key_evaluation_started=project.declaration_id in keyed)
+        start = deps.rule(pack, "evaluation_start_workdays")
+        if start.value is not None and project.level == "key" and project.declaration_id in done:
+            due = add_workdays(done[project.declaration_id], int(start.value), deps.calendar).date
+            row = replace(row, key_evaluation_due_on=due, key_evaluation_cite=tuple(start.cite))
+        out.append(row)
     return out
