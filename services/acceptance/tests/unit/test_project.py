@@ -65,6 +65,28 @@ def test_trial_cannot_start_twice_or_before_completion(packs: PolicyRegistry) ->
     assert order.value.code == "COMPLETION_AFTER_TRIAL"
 
 
+def test_no_trial_before_the_contract_was_signed() -> None:
+    with pytest.raises(AppError) as early:
+        p.start_trial(
+            _project(),
+            started_on=date(2025, 3, 3),
+            completed_on=None,
+            min_months=1,
+            cite=[],
+            signed_on=date(2025, 3, 4),
+        )
+    assert early.value.code == "TRIAL_BEFORE_CONTRACT"
+    same_day = p.start_trial(
+        _project(),
+        started_on=date(2025, 3, 4),
+        completed_on=None,
+        min_months=None,
+        cite=[],
+        signed_on=date(2025, 3, 4),
+    )
+    assert same_day.trial_ends_on == date(2025, 3, 4)  # no minimum in the pack (lhasa, heze)
+
+
 def test_no_application_before_the_trial_started() -> None:
     with pytest.raises(AppError) as refused:
         p.ensure_trial_long_enough(_project(), date(2025, 3, 3))

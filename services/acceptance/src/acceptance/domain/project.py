@@ -150,8 +150,13 @@ def start_trial(
     completed_on: date | None,
     min_months: int | None,
     cite: Sequence[str],
+    signed_on: date | None = None,
 ) -> AcceptanceProject:
-    """Begin the trial run (试运行); it ends no earlier than ``min_months`` after ``started_on``."""
+    """Begin the trial run (试运行); it ends no earlier than ``min_months`` after ``started_on``.
+
+    A system is tried once it is built, so neither the trial nor the completion comes before the
+    construction contract was signed (``signed_on``).
+    """
     if project.status is not ProjectStatus.CONTRACTED:
         raise _refuse(
             "TRIAL_ALREADY_STARTED",
@@ -160,6 +165,13 @@ def start_trial(
             started_on=project.trial_started_on.isoformat() if project.trial_started_on else None,
         )
     completed = completed_on or started_on
+    if signed_on is not None and completed < signed_on:
+        raise AppError(
+            code="TRIAL_BEFORE_CONTRACT",
+            message=f"建设完成和试运行不能早于合同签订日期{signed_on.isoformat()}。",
+            kind=ErrorKind.INVALID,
+            details={"signed_on": signed_on.isoformat(), "started_on": started_on.isoformat()},
+        )
     if completed > started_on:
         raise AppError(
             code="COMPLETION_AFTER_TRIAL",

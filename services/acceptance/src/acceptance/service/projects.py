@@ -138,8 +138,18 @@ async def start_trial(
         )
         ev.ensure_present(lacking, step_zh="试运行")
         trial = deps.requirements(project)["trial_run_min_months"]
+        signed = [
+            c.signed_on
+            for c in await repository.contracts_of(tx.session, project.declaration_id)
+            if c.role == "construction"
+        ]
         changed = rules.start_trial(
-            project, started_on=started_on, completed_on=completed_on, min_months=trial.value, cite=trial.cite
+            project,
+            started_on=started_on,
+            completed_on=completed_on,
+            min_months=trial.value,
+            cite=trial.cite,
+            signed_on=min(signed, default=None),
         )
         # heze-2021 §23 counts the final application's half year from completion.
         final = deps.requirements(project)["final_acceptance_within_months"]
