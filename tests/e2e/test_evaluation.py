@@ -183,6 +183,8 @@ def test_accepted_project_self_evaluated_key_evaluated_and_om_granted(login, sta
         assert evidence.status_code == 201, evidence.text
         sha = evidence.json()["sha256"]
         assert sha == hashlib.sha256(PDF).hexdigest()
+        content = unit.get(f"/v1/evaluations/{evaluation['id']}/evidence/{evidence.json()['id']}/content")
+        assert content.content == PDF and content.headers["x-content-sha256"] == sha
         done = unit.post(
             f"/v1/evaluations/{evaluation['id']}/complete",
             json={

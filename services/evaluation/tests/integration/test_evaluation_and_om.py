@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from evaluation.adapters.orm import audit
 from evaluation.domain.evaluation import Kind, Status
 from evaluation.domain.om_funding import Declared, Outcome
 from evaluation.domain.scoring import ScoreInput
@@ -118,6 +120,14 @@ async def test_lhasa_from_acceptance_to_granted_om_funding(
     assert [r.code for r in om.refusals] == ["OM_WITHIN_FREE_YEARS"]
     assert om.refusals[0].cite == ("lhasa §20",)
     assert "lhasa §20" in om.cite
+    # Audited in the tenant's chain with its articles.
+    async with deps.uow(tenant_id=tenant) as tx:
+        audited = (
+            await tx.session.execute(
+                select(audit.c.action, audit.c.citations).where(audit.c.entity_id == om.id)
+            )
+        ).all()
+    assert [(a.action, a.citations) for a in audited] == [("om_funding.decided", list(om.cite))]
     decided = await h.outbox(deps.uow, tenant, "govproj.evaluation.v1.om_funding.decided")
     assert decided[-1]["payload"]["outcome"] == "refused"
     assert decided[-1]["payload"]["refusal_codes"] == ["OM_WITHIN_FREE_YEARS"]

@@ -550,6 +550,21 @@ async def list_evidence(
     return {"items": [EvidenceRead(**{k: f[k] for k in EvidenceRead.model_fields}) for f in found]}
 
 
+@evaluations.get("/{evaluation_id}/evidence/{file_id}/content")
+async def download_evidence(
+    evaluation_id: str, file_id: str, principal: CurrentPrincipal, deps: EvaluationDepsDep
+) -> Response:
+    """An evidence file's bytes (its SHA-256 in ``X-Content-SHA256``)."""
+    found, data = await evaluation_service.download_evidence(
+        deps=deps, principal=principal, evaluation_id=evaluation_id, file_id=file_id
+    )
+    return Response(
+        content=data,
+        media_type=found["content_type"],
+        headers={"X-Content-SHA256": found["sha256"]},
+    )
+
+
 @evaluations.post("/{evaluation_id}/complete", response_model=EvaluationRead)
 async def complete_evaluation(
     evaluation_id: str,

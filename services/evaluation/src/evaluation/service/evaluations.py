@@ -377,6 +377,20 @@ async def evidence_list(
         return await repository.evidence_of(tx.session, evaluation.id)
 
 
+async def download_evidence(
+    *, deps: EvaluationDeps, principal: Principal, evaluation_id: str, file_id: str
+) -> tuple[dict[str, Any], bytes]:
+    """An evidence file's record and bytes (whoever may read the evaluation)."""
+    tenant = require_tenant(principal)
+    async with deps.uow(tenant_id=tenant) as tx:
+        evaluation = await _visible(tx.session, principal, evaluation_id)
+        files = {f["id"]: f for f in await repository.evidence_of(tx.session, evaluation.id)}
+    found = files.get(file_id)
+    if found is None:
+        raise not_found("evidence", file_id, label_zh="佐证材料")
+    return found, await deps.store.get(found["object_key"])
+
+
 async def list_evaluations(
     *, deps: EvaluationDeps, principal: Principal, kind: str | None, declaration_id: str | None
 ) -> list[Evaluation]:
