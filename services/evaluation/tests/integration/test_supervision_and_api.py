@@ -259,6 +259,20 @@ async def test_self_check_and_closure_request_under_wuxing_29(
             headers=_as("wx_unit"),
         )
         assert closure.status_code == 201
+        foreign = await c.post(
+            f"/v1/closures/{closure.json()['id']}/decide",
+            json={"version": 1, "approve": True},
+            headers=_as("bureau"),
+        )
+        assert foreign.status_code == 404  # another tenant's bureau: RLS hides the request
+        not_mine = await c.post(
+            "/v1/self-checks",
+            json={"declaration_id": d.declaration_id, "compliant": True},
+            headers=_as("unit"),
+        )
+        assert not_mine.status_code == 404
+        assert (await c.get("/v1/closures", headers=_as("bureau"))).json()["items"] == []
+        assert len((await c.get("/v1/closures", headers=_as("wx_bureau"))).json()["items"]) == 1
         decided = await c.post(
             f"/v1/closures/{closure.json()['id']}/decide",
             json={"version": 1, "approve": True},
