@@ -103,9 +103,10 @@ async def test_dashboard_overdue_risks_timings_and_exports(
         risks = (await c.get("/v1/portfolio/risks", headers={"x-test-user": "city"})).json()["items"]
         assert len(risks) == 2
 
-        timings = (await c.get("/v1/portfolio/timings", headers={"x-test-user": "city"})).json()["items"]
+        timed = (await c.get("/v1/portfolio/timings", headers={"x-test-user": "city"})).json()
         # Mon 3 → Mon 17 March 2025: ten working days.
-        assert {t["approval_workdays"] for t in timings} == {10}
+        assert {t["approval_workdays"] for t in timed["items"]} == {10}
+        assert timed["average"] == {"approval_workdays": 10.0, "acceptance_workdays": None}
 
         own = (await c.get("/v1/portfolio/projects", headers={"x-test-user": "unit"})).json()["items"]
         assert len(own) == 2 and all(p["org_id"] == "unit-1" for p in own)

@@ -1058,7 +1058,7 @@ async def risks(principal: CurrentPrincipal, deps: EvaluationDepsDep) -> dict[st
 async def timings(principal: CurrentPrincipal, deps: EvaluationDepsDep) -> dict[str, Any]:
     """Approval (submitted → approved) and acceptance (signed → accepted) times in working days."""
     found = await portfolio_service.timings(deps=deps, principal=principal)
-    return {"items": [t.__dict__ for t in found]}
+    return {"items": [t.__dict__ for t in found], "average": portfolio_service.average_workdays(found)}
 
 
 @portfolio.get("/export.xlsx")

@@ -272,6 +272,16 @@ async def timings(*, deps: EvaluationDeps, principal: Principal) -> list[Timing]
     ]
 
 
+def average_workdays(found: Iterable[Timing]) -> dict[str, float | None]:
+    """Mean approval and acceptance times over the projects that reached each milestone."""
+    items = list(found)
+    out: dict[str, float | None] = {}
+    for name in ("approval_workdays", "acceptance_workdays"):
+        values = [getattr(t, name) for t in items if getattr(t, name) is not None]
+        out[name] = round(sum(values) / len(values), 1) if values else None
+    return out
+
+
 def overdue_label(item: str) -> str:
     """The clerk's words for an overdue item."""
     return OVERDUE_ZH.get(item, item)
