@@ -5,7 +5,9 @@ Rebuild: synthetic project histories (declaration → plan → approval → cont
 acceptance) are published to a nats-server of the scenario's own, with the five GOVPROJ_* streams
 (the stack's services would otherwise consume them and do their own work meanwhile); the real
 command ``python -m evaluation.entrypoints.rebuild`` replays them into the stack's evaluation
-database under a bench tenant and reports its rate, folding and writing included.
+database under a bench tenant and reports its rate, folding and writing included. (The streams
+are the truth of a rebuild: the configured tenants, absent from these streams, are left empty in
+the throw-away stack; the dashboard's rows are written afterwards.)
 
 Dashboard: 100,000 rows are written into the stack's portfolio for tenant ``city``; the service's
 GET /v1/portfolio/dashboard?by=stage (token, RLS, JSON) is timed against the same GROUP BY sent by
