@@ -60,11 +60,22 @@ async def test_a_discredited_expert_is_refused_by_the_draw_until_removed(  # typ
     # A supplier listing and another tenant's listing of the same id leave the library alone.
     await _deliver(deps, tenant, subject_kind="supplier", credit_code="91350100M000100Y43", change="added")
     await _deliver(deps, tenants.wuxing, subject_kind="expert", expert_id=experts[1].id, change="added")
+    # A listing whose period ended before today (the tests' clock: 3 March 2025) flags nobody.
+    await _deliver(
+        deps,
+        tenant,
+        subject_kind="expert",
+        expert_id=experts[2].id,
+        change="added",
+        period_from="2023-01-01",
+        period_until="2024-12-31",
+    )
 
     library = {e.id: e for e in await expert_service.list_experts(deps=deps, principal=keeper)}
     assert library[target.id].discredited and library[target.id].discredited_reason == "评审中收受财物"
     assert library[target.id].version == target.version + 1
     assert not library[experts[1].id].discredited
+    assert not library[experts[2].id].discredited
 
     case_id = await h.open_case(deps, tenant)
     panel = await expert_service.draw_panel(deps=deps, principal=keeper, case_id=case_id, size=3, seed="s")

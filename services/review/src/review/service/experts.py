@@ -145,7 +145,10 @@ async def apply_discredited(session: AsyncSession, envelope: Envelope, *, deps: 
     found = await repository.get_expert(session, expert_id)
     if found is None or found.tenant_id != envelope.tenant:
         return
-    listed = payload.get("change") == "added"
+    until = str(payload.get("period_until") or "")
+    # A listing whose period already ended when it arrives flags nobody (replays, late delivery).
+    lapsed = bool(until) and until[:10] < deps.today().isoformat()
+    listed = payload.get("change") == "added" and not lapsed
     grounds = str(payload.get("grounds") or "")
     changed = replace(found, discredited=listed, discredited_reason=grounds if listed else "")
     if changed == found:
