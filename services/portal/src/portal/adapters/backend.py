@@ -86,12 +86,21 @@ class Backend:
 
     def __init__(self, *, intake_target: str, review_target: str, timeout: float) -> None:
         self._timeout = timeout
+        # A restarted service is found again within a couple of seconds (gRPC's default reconnect
+        # backoff grows to two minutes, during which every page would say the service is down).
+        options = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2000)]
         self._channels = {
             "intake": create_channel(
-                intake_target, idempotent_methods=_IDEMPOTENT["intake"], default_timeout=timeout
+                intake_target,
+                idempotent_methods=_IDEMPOTENT["intake"],
+                default_timeout=timeout,
+                options=options,
             ),
             "review": create_channel(
-                review_target, idempotent_methods=_IDEMPOTENT["review"], default_timeout=timeout
+                review_target,
+                idempotent_methods=_IDEMPOTENT["review"],
+                default_timeout=timeout,
+                options=options,
             ),
         }
         intake, review = self._channels["intake"], self._channels["review"]
