@@ -179,6 +179,7 @@ async def test_rebuilt_from_the_streams_equals_the_live_portfolio(
         assert built.declared_amount == 900000 and built.approved_amount == 880000
         assert built.contracted_amount == 850000 and built.paid_amount == 560000
         assert built.stage.value == "operation" and built.grade == "良"
+        assert built.planned_on is not None  # the day plan.decided occurred
         assert built.self_evaluation_opens_on == date(2024, 5, 10)  # lhasa §22: month 12
         assert "rectification_escalated" in built.flags
         assert all(r.stage.value == "approved" for r in live[tenants.lhasa].values() if not r.contracts)

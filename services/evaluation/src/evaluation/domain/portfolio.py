@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
 
@@ -26,6 +27,7 @@ from govproj.procurement.events.v1 import events_pb2 as procurement_pb2
 from govproj.review.events.v1 import events_pb2 as review_pb2
 
 ZERO = Decimal("0.00")
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 class Stage(StrEnum):
@@ -142,6 +144,15 @@ WindowFor = Callable[[str, date], tuple[date, date] | None]
 """(tenant, accepted_on) → the self-evaluation window the tenant's pack sets, or None."""
 
 
+@dataclass(frozen=True)
+class FoldContext:
+    """What a fold step may use besides the event: the day the event occurred (carried by its
+    envelope, so a replay sees the same) and the packs' self-evaluation windows."""
+
+    occurred_on: date
+    window_for: WindowFor
+
+
 def _day(text: str) -> date | None:
     return date.fromisoformat(text[:10]) if text else None
 
@@ -178,39 +189,40 @@ def _declaration(row: ProjectRow, d: intake_pb2.DeclarationSubmitted) -> None:
         _flag(row, f"screening:{finding.kind}")
 
 
-def _on_submitted(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_submitted(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, intake_pb2.DeclarationSubmitted)
     _declaration(row, m)
 
 
-def _on_resubmitted(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_resubmitted(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, intake_pb2.DeclarationResubmitted)
     _declaration(row, m.declaration)
 
 
-def _on_withdrawn(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_withdrawn(row: ProjectRow, m: Message, _: FoldContext) -> None:
     row.withdrawn = True
 
 
-def _on_rejected(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_rejected(row: ProjectRow, m: Message, _: FoldContext) -> None:
     row.rejected = True
 
 
-def _on_returned(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_returned(row: ProjectRow, m: Message, _: FoldContext) -> None:
     _flag(row, "returned")
 
 
-def _on_plan_decided(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_plan_decided(row: ProjectRow, m: Message, ctx: FoldContext) -> None:
     assert isinstance(m, review_pb2.PlanDecided)
     row.plan_outcome = m.outcome
     if m.outcome == "in_plan":
         row.level = m.level
         row.planned_amount = _money(m.budget)
+        row.planned_on = _min(row.planned_on, ctx.occurred_on)
     elif m.outcome == "rejected":
         row.rejected = True
 
 
-def _on_approval(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_approval(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, review_pb2.ApprovalGranted)
     row.project_code = m.project_code or row.project_code
     # A change re-approves within the same stream: the newest baseline wins.
@@ -219,22 +231,22 @@ def _on_approval(row: ProjectRow, m: Message, _: WindowFor) -> None:
     row.approval_valid_until = _day(m.valid_until)
 
 
-def _on_approval_expired(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_approval_expired(row: ProjectRow, m: Message, _: FoldContext) -> None:
     _flag(row, "approval_expired")
 
 
-def _on_change(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_change(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, review_pb2.ChangeDecided)
     if m.outcome in ("approved", "file_only") and _money(m.new_amount) is not None:
         row.approved_amount = _money(m.new_amount)
 
 
-def _on_procurement(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_procurement(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, procurement_pb2.ProcurementStarted)
     row.procurement_started_on = _min(row.procurement_started_on, _day(m.started_on))
 
 
-def _on_contract(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_contract(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, procurement_pb2.ContractFiled)
     amount = _money(m.contract_amount)
     row.contracts = {**row.contracts, m.contract_id: str(amount if amount is not None else ZERO)}
@@ -244,36 +256,36 @@ def _on_contract(row: ProjectRow, m: Message, _: WindowFor) -> None:
         _flag(row, "contract_filing_overdue")
 
 
-def _on_filing_overdue(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_filing_overdue(row: ProjectRow, m: Message, _: FoldContext) -> None:
     _flag(row, "contract_filing_overdue")
 
 
-def _on_payment(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_payment(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, procurement_pb2.PaymentRecorded)
     total = _money(m.paid_total) or _money(m.amount) or ZERO
     before = Decimal(row.payments.get(m.contract_id, "0"))
     row.payments = {**row.payments, m.contract_id: str(max(before, total))}
 
 
-def _on_suspended(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_suspended(row: ProjectRow, m: Message, _: FoldContext) -> None:
     row.suspended = True
     _flag(row, "suspended")
 
 
-def _on_resumed(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_resumed(row: ProjectRow, m: Message, _: FoldContext) -> None:
     row.suspended = False
 
 
-def _on_terminated(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_terminated(row: ProjectRow, m: Message, _: FoldContext) -> None:
     row.terminated = True
 
 
-def _on_trial(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_trial(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, acceptance_pb2.TrialStarted)
     row.trial_started_on = _min(row.trial_started_on, _day(m.started_on))
 
 
-def _on_accepted(row: ProjectRow, m: Message, window_for: WindowFor) -> None:
+def _on_accepted(row: ProjectRow, m: Message, ctx: FoldContext) -> None:
     assert isinstance(m, acceptance_pb2.AcceptancePassed)
     if m.stage and m.stage != "final":
         return
@@ -281,15 +293,15 @@ def _on_accepted(row: ProjectRow, m: Message, window_for: WindowFor) -> None:
     row.accepted_on = _min(row.accepted_on, accepted)
     row.project_code = m.project_code or row.project_code
     if row.accepted_on is not None:
-        win = window_for(row.tenant_id, row.accepted_on)
+        win = ctx.window_for(row.tenant_id, row.accepted_on)
         row.self_evaluation_opens_on, row.self_evaluation_closes_on = win if win else (None, None)
 
 
-def _on_acceptance_failed(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_acceptance_failed(row: ProjectRow, m: Message, _: FoldContext) -> None:
     _flag(row, "acceptance_failed")
 
 
-def _on_evaluated(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_evaluated(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, evaluation_pb2.EvaluationCompleted)
     done = _day(m.completed_on)
     if m.kind == "self":
@@ -300,24 +312,24 @@ def _on_evaluated(row: ProjectRow, m: Message, _: WindowFor) -> None:
         row.total_score = Decimal(m.total_score) if m.total_score else None
 
 
-def _on_om(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_om(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, evaluation_pb2.OmFundingDecided)
     row.om_outcome = m.outcome
     if m.outcome == "refused":
         _flag(row, "om_refused")
 
 
-def _on_escalated(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_escalated(row: ProjectRow, m: Message, _: FoldContext) -> None:
     _flag(row, "rectification_escalated")
 
 
-def _on_closure(row: ProjectRow, m: Message, _: WindowFor) -> None:
+def _on_closure(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, evaluation_pb2.ClosureDecided)
     if m.outcome == "approved":
         _flag(row, f"closure:{m.action}")
 
 
-Fold = Callable[[ProjectRow, Message, WindowFor], None]
+Fold = Callable[[ProjectRow, Message, FoldContext], None]
 
 HANDLERS: Mapping[str, tuple[type[Message], Fold]] = {
     "govproj.intake.v1.declaration.submitted": (intake_pb2.DeclarationSubmitted, _on_submitted),
@@ -367,7 +379,7 @@ def apply(
         ProjectRow(declaration_id=declaration_of(message), tenant_id=tenant) if row is None else replace(row)
     )
     out.flags = list(out.flags)
-    fold(out, message, window_for)
+    fold(out, message, FoldContext(occurred_on=occurred_at.astimezone(CHINA).date(), window_for=window_for))
     out.last_event_at = occurred_at if out.last_event_at is None else max(out.last_event_at, occurred_at)
     return out
 

@@ -939,6 +939,7 @@ class ProjectRead(BaseModel):
     contracted_amount: Decimal
     paid_amount: Decimal
     submitted_on: date | None
+    planned_on: date | None
     approved_on: date | None
     contracted_on: date | None
     accepted_on: date | None
@@ -973,6 +974,7 @@ class ProjectRead(BaseModel):
             contracted_amount=r.contracted_amount,
             paid_amount=r.paid_amount,
             submitted_on=r.submitted_on,
+            planned_on=r.planned_on,
             approved_on=r.approved_on,
             contracted_on=r.contracted_on,
             accepted_on=r.accepted_on,
