@@ -15,6 +15,7 @@ from evaluation.service.portfolio import CONTEXTS
 from evaluation.service.sweep import SweepWorker
 from evaluation.settings import EvaluationSettings
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
+from govkit.clock import service_clock
 from govkit.errors import AppError, ErrorKind
 from govkit.objectstore import LocalObjectStore, ObjectStore, StoredObject, object_store_from_settings
 from govkit.policy import PolicyRegistry
@@ -73,6 +74,7 @@ def evaluation_deps(settings: EvaluationSettings, infra: Infrastructure) -> Eval
         store=object_store(settings),
         grade_bands=parse_grade_bands(settings.grade_bands),
         calendar=settings.calendar,
+        clock=service_clock(env=settings.env, dev_clock_file=settings.dev_clock_file),
     )
 
 
