@@ -266,12 +266,6 @@ async def overdue_open_orders(session: AsyncSession, *, today: date, limit: int)
     return [_order_of(r) for r in (await session.execute(q)).all()]
 
 
-async def tenants_with_open_orders(session: AsyncSession) -> list[str]:
-    """Not usable under RLS across tenants; the sweep walks the configured tenants instead."""
-    t = orm.rectifications
-    return [r[0] for r in (await session.execute(select(t.c.tenant_id).distinct())).all()]
-
-
 # --- evaluations ------------------------------------------------------------------------------
 
 

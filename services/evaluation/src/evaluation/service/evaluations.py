@@ -339,7 +339,7 @@ async def complete_evaluation(
             report_sha256=report_sha256,
             summary=summary,
         )
-        changed = Evaluation(**{**changed.__dict__, "cite": tuple(cite)})
+        changed = replace(changed, cite=tuple(cite))
         stored = await repository.save_evaluation(tx.session, changed, expected_version=evaluation.version)
         if stored is None:
             raise stale_version("evaluation", expected=expected_version, label_zh=LABEL)
