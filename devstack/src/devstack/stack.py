@@ -25,6 +25,7 @@ SERVICES = ("intake", "review", "procurement", "acceptance", "evaluation")
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEV_PASSWORD_PREFIX = "govproj-dev-"  # dev-only database passwords; production injects secrets
 DEV_CLIENT_SECRET = "govproj-dev-secret"  # matches deploy/keycloak/realm-govproj.dev.json
+DEV_TRADING_WEBHOOK_SECRET = "govproj-dev-trading-center"
 READY_TIMEOUT_SECONDS = 90.0
 # Services that call another service's gRPC: each gets GOVPROJ_<SVC>_<PEER>_GRPC_TARGET.
 GRPC_PEERS: dict[str, tuple[str, ...]] = {"acceptance": ("review",)}
@@ -170,6 +171,9 @@ class Stack:
         }
         for peer in GRPC_PEERS.get(service, ()):
             values[f"{peer.upper()}_GRPC_TARGET"] = self.grpc_target(peer)
+        if service == "procurement":
+            # The dev trading center's HMAC key (tests/e2e sign their OCDS pushes with it).
+            values["TRADING_WEBHOOK_SECRET"] = DEV_TRADING_WEBHOOK_SECRET
         return {prefix + key: value for key, value in values.items()}
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:

@@ -215,4 +215,8 @@ smtp://host:port?starttls=1&from=... | smtps://host:port?from=... | smtp://host:
 {{ include "govproj.secretEnv" (dict "env" (printf "%sMAILER_USERNAME" $p) "secret" $name "key" .secret.usernameKey) }}
 {{ include "govproj.secretEnv" (dict "env" (printf "%sMAILER_PASSWORD" $p) "secret" $name "key" .secret.passwordKey) }}
 {{- end }}{{ end }}
+{{- with .c.tradingWebhook }}{{ if .enabled }}
+{{- $name := .secret.name | default $.c.secret.name }}
+{{ include "govproj.secretEnv" (dict "env" (printf "%sTRADING_WEBHOOK_SECRET" $p) "secret" $name "key" .secret.key) }}
+{{- end }}{{ end }}
 {{- end -}}
