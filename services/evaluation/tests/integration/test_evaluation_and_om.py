@@ -138,6 +138,10 @@ async def test_lhasa_from_acceptance_to_granted_om_funding(
     (pending,) = await evaluation_service.self_evaluation_lists(deps=deps, principal=finance, org_id=None)
     assert pending.key_evaluation_due_on == date(2026, 3, 24) and not pending.key_evaluation_started
     assert pending.key_evaluation_cite == ("lhasa §22",)
+    clock.day = date(2026, 3, 25)  # a working day past the deadline: overdue until started
+    (late,) = await evaluation_service.self_evaluation_lists(deps=deps, principal=finance, org_id=None)
+    assert late.key_evaluation_overdue
+    clock.day = date(2026, 3, 10)
     key = await evaluation_service.start_evaluation(
         deps=deps,
         principal=finance,

@@ -614,6 +614,7 @@ class WindowRead(BaseModel):
     citations: list[str]
     key_evaluation_due_on: date | None
     key_evaluation_started: bool
+    key_evaluation_overdue: bool
     key_evaluation_citations: list[str]
 
 
@@ -639,6 +640,7 @@ async def self_evaluation_lists(
                 citations=list(r.window.cite) if r.window else [],
                 key_evaluation_due_on=r.key_evaluation_due_on,
                 key_evaluation_started=r.key_evaluation_started,
+                key_evaluation_overdue=r.key_evaluation_overdue,
                 key_evaluation_citations=list(r.key_evaluation_cite),
             )
             for r in rows

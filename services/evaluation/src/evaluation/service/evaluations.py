@@ -62,6 +62,7 @@ class WindowRow:
     key_evaluation_due_on: date | None = None
     key_evaluation_started: bool = False
     key_evaluation_cite: tuple[str, ...] = ()
+    key_evaluation_overdue: bool = False  # the deadline passed and the bureau has not started it
 
 
 def _project_pack(deps: EvaluationDeps, project: ProjectRow) -> Pack:
@@ -431,6 +432,11 @@ async def self_evaluation_lists(
         start = deps.rule(pack, "evaluation_start_workdays")
         if start.value is not None and project.level == "key" and project.declaration_id in done:
             due = add_workdays(done[project.declaration_id], int(start.value), deps.calendar).date
-            row = replace(row, key_evaluation_due_on=due, key_evaluation_cite=tuple(start.cite))
+            row = replace(
+                row,
+                key_evaluation_due_on=due,
+                key_evaluation_cite=tuple(start.cite),
+                key_evaluation_overdue=today > due and not row.key_evaluation_started,
+            )
         out.append(row)
     return out
