@@ -283,7 +283,20 @@ def test_county_a_from_the_call_to_the_approval_in_the_browser(sign_in: SignIn, 
     applicant.goto("/projects")
     check_accessibility(applicant)
     expect(applicant.locator("#projects")).to_contain_text(PROJECT)
+    # Filters as intake answers them: a reversed amount range is refused next to its field.
+    applicant.fill("#f-amount_min", "2000000")
+    applicant.fill("#f-amount_max", "1000000")
+    applicant.click("#filter")
+    assert field_error(applicant, "amount_max") == "金额上限不能小于下限"
+    applicant.fill("#f-amount_min", "1000000")
+    applicant.fill("#f-amount_max", "1300000")
+    applicant.select_option("#category", "business_app")
+    applicant.click("#filter")
+    expect(applicant.locator("#projects")).to_contain_text(PROJECT)
     shot(applicant, "19-project-library")
+    applicant.select_option("#category", "infrastructure")
+    applicant.click("#filter")
+    expect(applicant.locator("#total")).to_have_text("共 0 个项目")
     applicant.goto("/dashboard")
     check_accessibility(applicant)
     expect(applicant.locator("#chart-year svg")).to_have_count(1)  # ECharts drew, from the portal

@@ -17,6 +17,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from govkit.errors import AppError, ErrorKind
+from govproj.common.v1 import common_pb2
 from govproj.intake.v1 import intake_pb2
 from govproj.review.v1 import approval_pb2, experts_pb2, plan_pb2, review_pb2, tasks_pb2
 from portal.adapters.backend import Backend
@@ -101,6 +102,9 @@ class ProjectFilters:
     org_id: str = ""
     name_contains: str = ""
     supplementary: str = ""
+    category: str = ""
+    amount_min: str = ""  # decimal strings, already checked by the form
+    amount_max: str = ""
     page_token: str = ""
 
     def request(self, page_size: int = PAGE_SIZE) -> intake_pb2.ListDeclarationsRequest:
@@ -111,6 +115,9 @@ class ProjectFilters:
             org_id=self.org_id,
             name_contains=self.name_contains,
             supplementary=self.supplementary,
+            category=self.category,
+            amount_min=common_pb2.Money(amount=self.amount_min) if self.amount_min else None,
+            amount_max=common_pb2.Money(amount=self.amount_max) if self.amount_max else None,
             page_size=page_size,
             page_token=self.page_token,
         )

@@ -237,6 +237,9 @@ class DeclarationFilter:
     project_code: str | None = None
     supplementary: bool | None = None
     name_contains: str | None = None
+    category: str | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
 
 
 async def list_declarations(
@@ -266,6 +269,12 @@ async def list_declarations(
             "%" + where.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         )
         conditions.append(declarations.c.name.ilike(pattern, escape="\\"))
+    if where.category is not None:
+        conditions.append(declarations.c.category == where.category)
+    if where.amount_min is not None:
+        conditions.append(declarations.c.amount >= where.amount_min)
+    if where.amount_max is not None:
+        conditions.append(declarations.c.amount <= where.amount_max)
     clause = and_(*conditions) if conditions else text("true")
     total = (await session.execute(select(func.count()).select_from(declarations).where(clause))).scalar_one()
     rows = (

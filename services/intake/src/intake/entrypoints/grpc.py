@@ -397,6 +397,23 @@ class DeclarationServicer(intake_pb2_grpc.DeclarationServiceServicer):
             raise _invalid("supplementary", "取值应为 yes、no 或留空")
         if request.call_id and not _UUID.match(request.call_id):
             raise _invalid("call_id", "编号格式不正确")
+        if request.category:
+            try:
+                Category(request.category)
+            except ValueError:
+                raise _invalid("category", "取值不在允许范围内") from None
+        low = (
+            _amount(request.amount_min, "amount_min", positive=False)
+            if request.HasField("amount_min")
+            else None
+        )
+        high = (
+            _amount(request.amount_max, "amount_max", positive=False)
+            if request.HasField("amount_max")
+            else None
+        )
+        if low is not None and high is not None and high < low:
+            raise _invalid("amount_max", "金额上限不能小于下限")
         page = await service.list_declarations(
             deps=self._deps,
             principal=current_grpc_principal(),
@@ -408,6 +425,9 @@ class DeclarationServicer(intake_pb2_grpc.DeclarationServiceServicer):
                 project_code=request.project_code or None,
                 supplementary=supplementary,  # type: ignore[arg-type]
                 name_contains=request.name_contains.strip() or None,
+                category=request.category or None,
+                amount_min=low,
+                amount_max=high,
             ),
             page_size=request.page_size or service.DEFAULT_PAGE_SIZE,
             page_token=request.page_token,

@@ -138,29 +138,57 @@ async def projects(
     org: str = "",
     q: str = "",
     supplementary: str = "",
+    category: str = "",
+    amount_min: str = "",
+    amount_max: str = "",
     page: str = "",
 ) -> Response:
-    """项目库: the declarations the user may see, filtered and paged."""
+    """项目库: the declarations the user may see, filtered (as intake's list answers) and paged."""
+    query = {
+        "status": status,
+        "year": year,
+        "org": org,
+        "q": q,
+        "supplementary": supplementary,
+        "category": category,
+        "amount_min": amount_min,
+        "amount_max": amount_max,
+    }
+    errors = FormErrors()
+    low = parse_amount(amount_min, name="amount_min", errors=errors, required=False)
+    high = parse_amount(amount_max, name="amount_max", errors=errors, required=False)
+    year_value = parse_int(year, name="year", errors=errors, required=False)
     filters = service.ProjectFilters(
         status=status,
-        target_year=int(year) if year.isdigit() else 0,
+        target_year=year_value or 0,
         org_id=org.strip(),
         name_contains=q.strip(),
         supplementary=supplementary if supplementary in ("yes", "no") else "",
+        category=category,
+        amount_min=low or "",
+        amount_max=high or "",
         page_token=page,
     )
-    listing = await service.project_list(backend=backend, token=session.access_token, filters=filters)
-    query = {"status": status, "year": year, "org": org, "q": q, "supplementary": supplementary}
+    listing: dict[str, Any] = {"items": [], "next_page_token": "", "total": 0}
+    if not errors:
+        try:
+            listing = await service.project_list(backend=backend, token=session.access_token, filters=filters)
+        except AppError as err:
+            if err.kind is ErrorKind.UNAVAILABLE:
+                raise
+            errors = errors_from(err, form="projects", known_fields=set(query))
     next_url = "/projects?" + urlencode({**query, "page": listing["next_page_token"]})
     return render(
         templates,
         request,
         "projects.html",
         session,
+        status_code=422 if errors else 200,
         title="项目库",
         listing=listing,
         query=query,
         next_url=next_url,
+        errors=errors,
     )
 
 

@@ -678,6 +678,9 @@ class ListDeclarationsRequest(_message.Message):
     NAME_CONTAINS_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    AMOUNT_MIN_FIELD_NUMBER: _builtins.int
+    AMOUNT_MAX_FIELD_NUMBER: _builtins.int
     org_id: _builtins.str
     target_year: _builtins.int
     call_id: _builtins.str
@@ -688,10 +691,18 @@ class ListDeclarationsRequest(_message.Message):
     """Part of the name."""
     page_size: _builtins.int
     page_token: _builtins.str
+    category: _builtins.str
+    """项目类别 code ("business_app" ...); empty = any."""
     @_builtins.property
     def status(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Filters (all optional): status names as in the REST API ("draft", "submitted" ...)."""
 
+    @_builtins.property
+    def amount_min(self) -> _common_pb2.Money:
+        """Total investment range in CNY, both ends included; an absent end is open."""
+
+    @_builtins.property
+    def amount_max(self) -> _common_pb2.Money: ...
     def __init__(
         self,
         *,
@@ -704,10 +715,13 @@ class ListDeclarationsRequest(_message.Message):
         name_contains: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        category: _builtins.str = ...,
+        amount_min: _common_pb2.Money | None = ...,
+        amount_max: _common_pb2.Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_max", b"amount_max", "amount_min", b"amount_min"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_id", b"call_id", "name_contains", b"name_contains", "org_id", b"org_id", "page_size", b"page_size", "page_token", b"page_token", "project_code", b"project_code", "status", b"status", "supplementary", b"supplementary", "target_year", b"target_year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_max", b"amount_max", "amount_min", b"amount_min", "call_id", b"call_id", "category", b"category", "name_contains", b"name_contains", "org_id", b"org_id", "page_size", b"page_size", "page_token", b"page_token", "project_code", b"project_code", "status", b"status", "supplementary", b"supplementary", "target_year", b"target_year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
