@@ -33,7 +33,7 @@ def main() -> int:
         stack.start()
         elapsed = time.monotonic() - started
         print(f"\ngovproj is ready in {elapsed:.1f}s (data in {root}, logs in {stack.log_dir})\n")
-        print(f"  portal           {stack.portal_url}")
+        print(f"  portal           {stack.portal_url}  (sign in with a demo login below)")
         print(f"  dev issuer       {stack.issuer_url}/realms/govproj  (Keycloak paths)")
         for service in SERVICES:
             print(
