@@ -95,6 +95,15 @@ def test_county_a_from_the_call_to_the_approval_in_the_browser(sign_in: SignIn, 
     expect(applicant.locator("#declaration-status")).to_have_text("草稿")
     project_id = applicant.url.split("/projects/")[1].split("?")[0]
     check_accessibility(applicant)
+    applicant.click("#edit-link")
+    check_accessibility(applicant)
+    applicant.fill("#f-amount", "1280000.005")
+    save(applicant)
+    assert field_error(applicant, "amount") == "金额最多两位小数"
+    applicant.fill("#f-amount", "1280000.00")
+    applicant.fill("#f-contact", "王老师 0451-88886666")
+    save(applicant)
+    expect(applicant.locator("#saved")).to_be_visible()
 
     # Uploads: a renamed .exe is refused next to the file input, then every required PDF goes in.
     applicant.click("#upload-link")
@@ -256,6 +265,14 @@ def test_county_a_from_the_call_to_the_approval_in_the_browser(sign_in: SignIn, 
     bureau.select_option("#f-passed", "yes")
     bureau.fill("#f-comments", "方案可行。")
     save(bureau)
+    # wuxing-2023 §13: 发改's contact sheet, recorded by the bureau with its reference.
+    bureau.click("#step-link-ndrc_contact_sheet")
+    check_accessibility(bureau)
+    save(bureau)
+    assert field_error(bureau, "reference") == "请填写文件编号或意见文号。"
+    bureau.fill("#f-reference", "甲发改联〔2026〕8号")
+    save(bureau)
+    expect(bureau.locator("#timeline .application")).to_contain_text("甲发改联〔2026〕8号")
 
     open_project(bureau_head, project_id)
     bureau_head.click("#approval-link")

@@ -34,6 +34,7 @@ FIELD_BY_CODE: dict[str, dict[str, str]] = {
     },
     "expert": {"EXPERT_FIELDS_REQUIRED": "name"},
     "draw": {"PANEL_SIZE_INVALID": "size", "EXPERT_POOL_TOO_SMALL": "size"},
+    "step": {"STEP_REFERENCE_REQUIRED": "reference"},
     "org": {},
     "plan_compile": {},
     "application": {},

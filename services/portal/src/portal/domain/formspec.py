@@ -125,6 +125,8 @@ APPLICATION = (
     Field("sign_off_signed_on", "批准日期", "date"),
 )
 
+STEP = (Field("reference", "文号或编号", required=True, help="如：甲发改联〔2026〕8号"),)
+
 CONCLUSION = (
     Field(
         "passed", "审查结论", "select", (("yes", "通过"), ("no", "不通过，书面反馈修改意见")), required=True

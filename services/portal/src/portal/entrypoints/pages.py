@@ -285,6 +285,99 @@ async def create_project(
     )
 
 
+def _declaration_values(declaration: intake_pb2.Declaration) -> dict[str, str]:
+    """A declaration as the form's values (to edit it)."""
+    values = {
+        name: str(getattr(declaration, name))
+        for name in (
+            "name",
+            "construction_unit",
+            "category",
+            "construction_type",
+            "funding_source",
+            "necessity",
+            "goals",
+            "content",
+            "performance_goals",
+            "contact",
+        )
+    }
+    values["amount"] = declaration.amount.amount
+    values["mlps_level"] = str(declaration.mlps_level)
+    values["cloud_deployment"] = "on" if declaration.cloud_deployment else ""
+    if declaration.HasField("breakdown"):
+        for part, _label in formspec.BREAKDOWN_PARTS:
+            money = getattr(declaration.breakdown, part)
+            values[f"breakdown.{part}"] = money.amount if money.amount not in ("", "0", "0.00") else ""
+    return values
+
+
+@router.get("/projects/{declaration_id}/edit", response_class=HTMLResponse)
+async def edit_project(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """修改申报 (a draft, or a declaration returned for correction)."""
+    declaration = await _declaration(backend, session, declaration_id)
+    return form_page(
+        templates,
+        request,
+        session,
+        title=f"修改申报 — {declaration.name}",
+        fields=formspec.DECLARATION,
+        action=f"/projects/{declaration_id}/edit",
+        values=_declaration_values(declaration),
+        back=f"/projects/{declaration_id}",
+        extra={"version": declaration.version},
+    )
+
+
+@router.post("/projects/{declaration_id}/edit", response_class=HTMLResponse)
+async def update_project(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """UpdateDeclaration with the version the form was read at (a stale one is refused by intake)."""
+    form = await read_form(request, session)
+    errors = FormErrors()
+    fields, mask = _declaration_fields(form, errors)
+    version = parse_int(str(form.get("version") or ""), name="version", errors=errors)
+    if not errors:
+        try:
+            await backend.call(
+                "intake",
+                backend.declarations.UpdateDeclaration,
+                intake_pb2.UpdateDeclarationRequest(
+                    id=declaration_id, version=version or 0, fields=fields, update_mask=mask
+                ),
+                token=session.access_token,
+            )
+        except AppError as err:
+            if err.kind is ErrorKind.UNAVAILABLE:
+                raise
+            errors = errors_from(err, form="declaration", known_fields=formspec.names(formspec.DECLARATION))
+        else:
+            return RedirectResponse(f"/projects/{declaration_id}?saved=1", status_code=303)
+    return form_page(
+        templates,
+        request,
+        session,
+        title="修改申报",
+        fields=formspec.DECLARATION,
+        action=f"/projects/{declaration_id}/edit",
+        values=form_values(form),
+        errors=errors,
+        back=f"/projects/{declaration_id}",
+        extra={"version": str(form.get("version") or "")},
+    )
+
+
 @router.get("/projects/{declaration_id}", response_class=HTMLResponse)
 async def project(
     request: Request,
@@ -1109,6 +1202,82 @@ async def grant(
         back=f"/projects/{case.declaration_id}",
         values=form_values(form),
         errors=errors,
+    )
+
+
+async def _step(backend: Backend, session: PortalSession, case_id: str, step_id: str) -> approval_pb2.Step:
+    listed = await backend.call(
+        "review",
+        backend.approvals.ListApplications,
+        approval_pb2.ListApplicationsRequest(case_id=case_id),
+        token=session.access_token,
+    )
+    for application in listed.applications:
+        for step in application.steps:
+            if step.id == step_id:
+                return step
+    raise AppError(code="STEP_NOT_FOUND", message="未找到该审批环节。", kind=ErrorKind.NOT_FOUND)
+
+
+@router.get("/cases/{case_id}/steps/{step_id}", response_class=HTMLResponse)
+async def step_form(
+    request: Request,
+    case_id: str,
+    step_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """登记审批环节 (e.g. 发改's contact sheet or feasibility-study approval, with its reference)."""
+    case = await _case(backend, session, case_id)
+    step = await _step(backend, session, case_id, step_id)
+    return form_page(
+        templates,
+        request,
+        session,
+        title=f"登记审批环节 — {step.label_zh}",
+        fields=formspec.STEP,
+        action=f"/cases/{case_id}/steps/{step_id}",
+        back=f"/projects/{case.declaration_id}",
+        intro="依据：" + "；".join(c.ref for c in step.citations) if step.citations else "",
+    )
+
+
+@router.post("/cases/{case_id}/steps/{step_id}", response_class=HTMLResponse)
+async def record_step(
+    request: Request,
+    case_id: str,
+    step_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """RecordStep."""
+    form = await read_form(request, session)
+    case = await _case(backend, session, case_id)
+    step = await _step(backend, session, case_id, step_id)
+
+    async def call() -> None:
+        await backend.call(
+            "review",
+            backend.approvals.RecordStep,
+            approval_pb2.RecordStepRequest(
+                step_id=step_id, version=step.version, reference=str(form.get("reference") or "").strip()
+            ),
+            token=session.access_token,
+        )
+
+    return await _review_write(
+        request,
+        session,
+        templates,
+        call=call,
+        form_name="step",
+        fields=formspec.STEP,
+        title="登记审批环节",
+        action=f"/cases/{case_id}/steps/{step_id}",
+        back=f"/projects/{case.declaration_id}",
+        values=form_values(form),
     )
 
 
