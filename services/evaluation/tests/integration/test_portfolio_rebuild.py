@@ -129,7 +129,7 @@ def _project_events(h: Any, tenant: str, n: int) -> list[Envelope]:
 def _complete(row: Any) -> bool:
     """Every event of the project folded (the consumers run concurrently, one per stream)."""
     base = row.declared_amount == 900000 and row.approved_amount is not None and row.level == "key"
-    if not row.contracts:
+    if not row.name or int(row.name.removeprefix("项目")) % 2:  # odd projects stop at the approval
         return bool(base)
     return bool(
         base
