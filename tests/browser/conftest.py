@@ -48,9 +48,14 @@ def stack() -> Iterator[Stack]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Debian's chromium, headless, by path (make setup installs it when missing)."""
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Browser]:
+    """Debian's chromium, headless, by path (make setup installs it when missing).
+
+    Per module, and after the stack: Playwright's sync API runs an event loop in this thread while
+    it is open, which asyncio.run (the stack's provisioning) and the asyncio tests of the rest of
+    the session must not meet.
+    """
     assert CHROMIUM.exists(), f"{CHROMIUM} missing: run `make setup` (installs Debian's chromium)"
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:

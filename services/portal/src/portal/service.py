@@ -230,11 +230,8 @@ async def project_detail(*, backend: Backend, token: str, declaration_id: str) -
             declaration_readable=False,
         )
     else:
-        detail = ProjectDetail(
-            declaration=declaration_dict(got.declaration),
-            materials=await _section(materials()),
-            case=await _section(case()),
-        )
+        listed, seen = await asyncio.gather(_section(materials()), _section(case()))
+        detail = ProjectDetail(declaration=declaration_dict(got.declaration), materials=listed, case=seen)
     if not detail.case.data:
         return detail
     case_id = detail.case.data["id"]
@@ -242,34 +239,34 @@ async def project_detail(*, backend: Backend, token: str, declaration_id: str) -
     async def read(service_call: Any, request: Any) -> dict[str, Any]:
         return as_dict(await backend.call("review", service_call, request, token=token))
 
-    detail.tasks = await _section(
-        read(backend.tasks.ListCaseTasks, tasks_pb2.ListCaseTasksRequest(case_id=case_id))
-    )
-    detail.formal_reviews = await _section(
-        read(backend.cases.ListFormalReviews, review_pb2.ListFormalReviewsRequest(case_id=case_id))
-    )
-    detail.checklist = await _section(
-        read(backend.cases.GetChecklist, review_pb2.GetChecklistRequest(case_id=case_id))
-    )
-    detail.opinions = await _section(
-        read(backend.cases.ListOpinions, review_pb2.ListOpinionsRequest(case_id=case_id))
-    )
-    detail.panel = await _section(
-        read(backend.experts.GetPanel, experts_pb2.GetPanelRequest(case_id=case_id))
-    )
-    detail.panel_summary = await _section(
-        read(backend.experts.GetPanelSummary, experts_pb2.GetPanelSummaryRequest(case_id=case_id))
-    )
-    detail.plan_decisions = await _section(
-        read(backend.cases.ListPlanDecisions, review_pb2.ListPlanDecisionsRequest(case_id=case_id))
-    )
-    detail.applications = await _section(
-        read(backend.approvals.ListApplications, approval_pb2.ListApplicationsRequest(case_id=case_id))
-    )
-    detail.approvals = await _section(
-        read(
-            backend.approvals.ListApprovals, approval_pb2.ListApprovalsRequest(declaration_id=declaration_id)
-        )
+    # The review parts are independent reads: made concurrently, each may fail on its own.
+    (
+        detail.tasks,
+        detail.formal_reviews,
+        detail.checklist,
+        detail.opinions,
+        detail.panel,
+        detail.panel_summary,
+        detail.plan_decisions,
+        detail.applications,
+        detail.approvals,
+    ) = await asyncio.gather(
+        _section(read(backend.tasks.ListCaseTasks, tasks_pb2.ListCaseTasksRequest(case_id=case_id))),
+        _section(read(backend.cases.ListFormalReviews, review_pb2.ListFormalReviewsRequest(case_id=case_id))),
+        _section(read(backend.cases.GetChecklist, review_pb2.GetChecklistRequest(case_id=case_id))),
+        _section(read(backend.cases.ListOpinions, review_pb2.ListOpinionsRequest(case_id=case_id))),
+        _section(read(backend.experts.GetPanel, experts_pb2.GetPanelRequest(case_id=case_id))),
+        _section(read(backend.experts.GetPanelSummary, experts_pb2.GetPanelSummaryRequest(case_id=case_id))),
+        _section(read(backend.cases.ListPlanDecisions, review_pb2.ListPlanDecisionsRequest(case_id=case_id))),
+        _section(
+            read(backend.approvals.ListApplications, approval_pb2.ListApplicationsRequest(case_id=case_id))
+        ),
+        _section(
+            read(
+                backend.approvals.ListApprovals,
+                approval_pb2.ListApprovalsRequest(declaration_id=declaration_id),
+            )
+        ),
     )
     return detail
 

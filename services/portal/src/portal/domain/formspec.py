@@ -143,7 +143,7 @@ APPROVAL = (
 
 EXPERT = (
     Field("name", "姓名", required=True),
-    Field("org", "工作单位"),
+    Field("org", "工作单位", required=True),
     Field("specialties", "专业领域（逗号分隔）"),
     Field("contact", "联系方式"),
     Field("username", "登录账号（评分时使用）"),
