@@ -26,6 +26,7 @@ from govproj.review.v1 import (
 
 SERVICE_NAMES_ZH = {"intake": "项目申报服务", "review": "联审与审批服务"}
 _DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+_MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
 Response = TypeVar("Response")
 
@@ -88,7 +89,12 @@ class Backend:
         self._timeout = timeout
         # A restarted service is found again within a couple of seconds (gRPC's default reconnect
         # backoff grows to two minutes, during which every page would say the service is down).
-        options = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 2000)]
+        # Documents come back whole (the approval PDF, the plan's Excel): above gRPC's 4 MiB default.
+        options = [
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2000),
+            ("grpc.max_receive_message_length", _MAX_DOCUMENT_BYTES),
+        ]
         self._channels = {
             "intake": create_channel(
                 intake_target,
@@ -134,4 +140,12 @@ class Backend:
         except grpc.aio.AioRpcError as exc:
             if exc.code() in _DOWN:
                 raise service_unavailable(service) from exc
+            if exc.code() is grpc.StatusCode.RESOURCE_EXHAUSTED:
+                # The service's gRPC server refused the message itself (an upload above its limit).
+                raise AppError(
+                    code="UPLOAD_TOO_LARGE",
+                    message="文件超过允许的大小，请压缩或拆分后重新上传。",
+                    kind=ErrorKind.INVALID,
+                    details={"service": service},
+                ) from exc
             raise error_from_rpc_error(exc) from exc
