@@ -25,6 +25,7 @@ class CliError(Exception):
 def _build_app() -> typer.Typer:
     # Imported here so that `govproj --help` does not pay for every sub-command's imports twice
     # and so that the sub-apps stay importable on their own in tests.
+    from govkit.ocds_cli import app as procurement_app
     from govkit.policy.cli import app as policy_app
     from govkit.workdays.cli import app as workdays_app
 
@@ -37,6 +38,7 @@ def _build_app() -> typer.Typer:
     )
     app.add_typer(policy_app, name="policy")
     app.add_typer(workdays_app, name="workdays")
+    app.add_typer(procurement_app, name="procurement")
     return app
 
 
