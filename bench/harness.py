@@ -201,6 +201,8 @@ class BenchConfig:
     portfolio_rebuild_projects: int = 5_000
     portfolio_dashboard_projects: int = 100_000
     portfolio_dashboard_samples: int = 50
+    # The trading center's bulk import (issue 6): releases in the package file.
+    ocds_releases: int = 10_000
 
     @classmethod
     def quick(cls) -> BenchConfig:
@@ -218,6 +220,7 @@ class BenchConfig:
             portfolio_rebuild_projects=100,
             portfolio_dashboard_projects=2000,
             portfolio_dashboard_samples=5,
+            ocds_releases=500,
         )
 
 
