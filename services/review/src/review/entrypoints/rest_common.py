@@ -393,6 +393,8 @@ class ApprovalRead(BaseModel):
     issued_by: str
     cite: list[str]
     version: int
+    # Set from procurement's procurement.started: from then on the approval no longer expires.
+    procurement_started_on: date | None = None
 
     @classmethod
     def of(cls, a: Approval) -> ApprovalRead:
@@ -413,6 +415,7 @@ class ApprovalRead(BaseModel):
             baseline_version=a.baseline_version,
             issued_by=a.issued_by,
             cite=list(a.cite),
+            procurement_started_on=a.procurement_started_on,
             version=a.version,
         )
 
