@@ -332,6 +332,8 @@ def lhasa_project(as_user: UserClient) -> dict[str, Any]:
         code=CONTRACTOR_CODE,
         amount="850000.00",
     )
+    with as_user(f"applicant.{LHASA}", "procurement") as procurement:
+        assert ok(procurement.get(f"/v1/projects/{declaration['id']}"))["final_payment_blocked"]
     project = acceptance_project(as_user, LHASA, declaration["id"], 2)
     assert project["pack_id"] == "lhasa" and project["status"] == "contracted"
     assert construction["id"] in project["contract_ids"] and project["contract_amount"] == "850000.00"
@@ -489,6 +491,15 @@ def test_lhasa_failed_acceptance_rectified_then_passed_with_the_reports(  # type
         assert lhasa_project["project_code"] in text and "验收通过" in text and "验收不通过" not in text
         accepted = ok(unit.get(f"/v1/projects/{pid}"))["project"]
         assert accepted["status"] == "accepted" and accepted["accepted_on"] == today()
+
+    # procurement learns acceptance.passed: the final payment is no longer held (qiaokou-2022 §29 ...).
+    with as_user(f"applicant.{LHASA}", "procurement") as procurement:
+
+        def released() -> dict[str, Any] | None:
+            body: dict[str, Any] = ok(procurement.get(f"/v1/projects/{lhasa_project['declaration_id']}"))
+            return None if body["final_payment_blocked"] else body
+
+        wait_until(released, what="procurement releases the final payment")
 
     # gRPC shows the same, with the unit's token.
     with grpc.insecure_channel(platform.grpc_target("acceptance")) as channel:
