@@ -160,7 +160,7 @@ def _from_case(case: dict[str, Any], declaration_id: str) -> dict[str, Any]:
         "id": declaration_id,
         "name": case["name"],
         "project_code": case["project_code"],
-        "status": "submitted",
+        "status": "",  # intake's status is not the reader's to see; the case's is shown
         "org_id": case["declaring_org_id"],
         "construction_unit": case["org_name"],
         "category": "",

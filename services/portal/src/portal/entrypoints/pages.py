@@ -572,6 +572,27 @@ async def submit_project(
     )
 
 
+@router.post("/projects/{declaration_id}/resubmit", response_class=HTMLResponse)
+async def resubmit_project(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """重新报送 (the unit head sends a corrected, returned declaration back to the bureau)."""
+    await read_form(request, session)
+    return await _transition(
+        request,
+        session,
+        backend,
+        templates,
+        declaration_id=declaration_id,
+        method_name="Resubmit",
+        title="重新报送",
+    )
+
+
 @router.get("/projects/{declaration_id}/signoff", response_class=HTMLResponse)
 async def signoff_form(
     request: Request,
