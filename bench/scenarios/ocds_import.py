@@ -114,9 +114,7 @@ async def ocds_import(ctx: BenchContext) -> ScenarioResult:
         before = psutil.Process(service.pid).memory_info().rss
         env = {**os.environ, "GOVPROJ_PROCUREMENT_TRADING_WEBHOOK_SECRET": DEV_TRADING_WEBHOOK_SECRET}
         command = [
-            sys.executable,
-            "-m",
-            "govkit.cli",
+            str(Path(sys.executable).parent / "govproj"),
             "procurement",
             "import-ocds",
             str(path),

@@ -162,3 +162,44 @@ def test_county_b_from_approval_through_the_trading_center_to_a_filed_contract( 
         headers=signing.signed_headers(DEV_TRADING_WEBHOOK_SECRET, body),
     )
     assert unknown.status_code == 404
+
+
+def test_the_cli_streams_a_package_file_through_the_signed_webhook(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from bench.scenarios.ocds_import import write_package
+
+    path = tmp_path / "package.json"
+    with path.open("w", encoding="utf-8") as fp:
+        write_package(fp, 120)
+    command = [
+        str(Path(sys.executable).parent / "govproj"),
+        "procurement",
+        "import-ocds",
+        str(path),
+        "--tenant",
+        "county-b",
+        "--url",
+        stack.http_url("procurement"),
+        "--batch",
+        "50",
+        "--quiet",
+    ]
+    env = {**os.environ, "GOVPROJ_PROCUREMENT_TRADING_WEBHOOK_SECRET": DEV_TRADING_WEBHOOK_SECRET}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["received"] == 120 and summary["unmatched"] == 120 and summary["invalid"] == 0
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert json.loads(again.stdout)["duplicates"] == 120
+    wrong = subprocess.run(
+        command,
+        env={**env, "GOVPROJ_PROCUREMENT_TRADING_WEBHOOK_SECRET": "wrong"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert wrong.returncode == 2 and "HTTP 401" in wrong.stderr
