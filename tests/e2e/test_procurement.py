@@ -5,13 +5,13 @@ trading center pushes an OCDS release package through the signed webhook (a repl
 same releases again changing nothing); the unit files the contract from the prefill; a final payment
 is refused with qiaokou-2022 §29 before acceptance; other tenants see none of it.
 
-Not here: a late filing (review dates an approval today and the services have no clock to move; the
-integration tests move the clock: services/procurement/tests/integration/test_filing.py)."""
+A late filing: the supervision contract signed today and filed after the dev clock (govkit.clock)
+moved two weeks on is accepted and marked overdue with qiaokou-2022 §25."""
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 
 from devstack.stack import DEV_TRADING_WEBHOOK_SECRET
 from govkit import signing
+from govkit.clock import set_dev_clock
 from tests.e2e.helpers import PDF, wait_until
 from tests.e2e.test_front_half import Done, china_today, county_b, experts  # noqa: F401 - fixtures
 
@@ -140,6 +141,52 @@ def test_county_b_from_approval_through_the_trading_center_to_a_filed_contract( 
         },
     )
     assert final.status_code == 422 and final.json()["error"]["cite"] == ["qiaokou-2022 §29"]
+    # A late filing: the supervision contract signed today, filed after the dev clock moved two weeks on.
+    after = project()
+    assert after is not None
+    supervision = unit.post(
+        f"/v1/projects/{declaration_id}/procurements",
+        json={"version": after["project"]["version"], "method": "inquiry", "role": "supervision"},
+    )
+    assert supervision.status_code == 201, supervision.text
+    sid = supervision.json()["id"]
+    signed = unit.post(
+        f"/v1/procurements/{sid}/signing",
+        json={"version": supervision.json()["version"], "signed_on": china_today().isoformat()},
+    )
+    assert signed.status_code == 200, signed.text
+    for kind in ("tender_documents", "award_notice", "contract"):
+        uploaded = unit.post(
+            f"/v1/procurements/{sid}/documents",
+            data={"kind": kind},
+            files={"file": (f"jl-{kind}.pdf", PDF + b"jl" + kind.encode(), "application/pdf")},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    try:
+        set_dev_clock(stack.clock_file, datetime.now(UTC) + timedelta(days=14))
+        late = unit.post(
+            f"/v1/procurements/{sid}/filing",
+            json={
+                "version": unit.get(f"/v1/procurements/{sid}").json()["version"],
+                "contract_no": "JL-2025-07",
+                "supplier_name": "示范市监理咨询有限公司",
+                "supplier_credit_code": "91230500MA1D2M5N72",
+                "amount": "36000.00",
+                "signed_on": china_today().isoformat(),
+                "period_start": china_today().isoformat(),
+                "period_end": f"{china_today().year + 1}-06-30",
+                "warranty_months": 36,
+                "ip_clause": "监理成果归建设单位。",
+                "termination_clause": "监理单位失职可解除合同。",
+            },
+        )
+    finally:
+        stack.clock_file.unlink(missing_ok=True)
+    assert late.status_code == 201, late.text
+    assert late.json()["overdue"] and late.json()["due_on"] == signed.json()["filing_due_on"]
+    mark = next(c for c in late.json()["checks"] if c["code"] == "FILED_WITHIN_DEADLINE")
+    assert not mark["passed"] and mark["cite"] == ["qiaokou-2022 §25"]
+
     mismatches = head.get("/v1/trading/mismatches", params={"declaration_id": declaration_id})
     assert mismatches.status_code == 200 and mismatches.json()["items"] == []
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
+from govkit.clock import service_clock
 from govkit.errors import AppError, ErrorKind
 from govkit.objectstore import LocalObjectStore, ObjectStore, StoredObject, object_store_from_settings
 from govkit.policy import PolicyRegistry
@@ -69,6 +70,7 @@ def procurement_deps(settings: ProcurementSettings, infra: Infrastructure) -> Pr
         uow=infra.uow,
         policies=PolicyRegistry.load(settings.policies_dir),
         store=object_store(settings),
+        clock=service_clock(env=settings.env, dev_clock_file=settings.dev_clock_file),
         calendar=settings.calendar,
         webhook_secret=settings.trading_webhook_secret.get_secret_value(),
         webhook_tolerance_seconds=settings.webhook_tolerance_seconds,
