@@ -14,6 +14,9 @@ import pytest
 from devstack.issuer.testing import get_token
 from devstack.stack import Stack, StackPorts
 
+# The front half's flows, run once per session and shared by every module that builds on them.
+from tests.e2e.front_half import city, county_a, county_b, experts  # noqa: F401
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:

@@ -21,8 +21,8 @@ import pytest
 from devstack.stack import DEV_TRADING_WEBHOOK_SECRET
 from govkit import signing
 from govkit.clock import set_dev_clock
+from tests.e2e.front_half import Done, china_today
 from tests.e2e.helpers import PDF, wait_until
-from tests.e2e.test_front_half import Done, china_today, county_b, experts  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.e2e
 
@@ -50,7 +50,7 @@ def package_for(project_code: str, today: date, suffix: str) -> bytes:
 
 
 def test_county_b_from_approval_through_the_trading_center_to_a_filed_contract(  # type: ignore[no-untyped-def]
-    county_b: Done,  # noqa: F811 - the front half's fixture
+    county_b: Done,
     login,
     stack,
 ) -> None:
