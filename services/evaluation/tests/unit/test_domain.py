@@ -12,6 +12,7 @@ import pytest
 
 from evaluation.domain import discredited, om_funding, portfolio, rectification, scoring
 from evaluation.domain.evaluation import WindowState, add_months, window, window_state
+from govkit import credit_code
 from govkit.errors import AppError
 from govproj.acceptance.events.v1 import events_pb2 as acceptance_pb2
 from govproj.common.v1 import common_pb2
@@ -139,9 +140,9 @@ def test_heze_sharing_only_ground_ignores_catalog_and_security() -> None:
 
 
 def test_credit_codes_are_checked_by_their_check_character() -> None:
-    assert discredited.credit_code_valid("91350100M000100Y43")
-    assert not discredited.credit_code_valid("91350100M000100Y44")
-    assert not discredited.credit_code_valid("short")
+    assert credit_code.is_valid("91350100M000100Y43")
+    assert not credit_code.is_valid("91350100M000100Y44")
+    assert not credit_code.is_valid("short")
 
 
 def _entry(**overrides: object) -> discredited.DiscreditedEntry:

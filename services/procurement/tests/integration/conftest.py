@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from govkit.auth import Principal
+from govkit.credit_code import check_character
 from govkit.db import UnitOfWorkFactory, create_engine
 from govkit.events import Envelope, new_event
 from govkit.events.outbox import outbox_writer
@@ -28,7 +29,6 @@ from govproj.common.v1 import common_pb2
 from govproj.review.events.v1 import events_pb2 as review_events
 from procurement.adapters.orm import events
 from procurement.bootstrap import spec
-from procurement.domain.credit_code import check_character
 from procurement.service import ProcurementDeps
 from procurement.service import projects as project_service
 

@@ -3,11 +3,11 @@ while their listing runs. Review's expert draws and procurement's checks refuse 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from govkit import credit_code
 from govkit.errors import AppError, ErrorKind
 
 
@@ -33,20 +33,6 @@ KIND_ZH = {
     SubjectKind.EXPERT: "评审专家",
     SubjectKind.THIRD_PARTY: "第三方机构",
 }
-
-# GB 32100-2015: 18 characters, digits and upper-case letters without I, O, S, V, Z.
-_CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
-_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-
-
-def credit_code_valid(code: str) -> bool:
-    """A well-formed unified social credit code with a correct check character (GB 32100-2015)."""
-    if not _CREDIT_CODE.match(code):
-        return False
-    total = sum(_ALPHABET.index(ch) * w for ch, w in zip(code[:17], _WEIGHTS, strict=True))
-    check = (31 - total % 31) % 31
-    return _ALPHABET[check] == code[17]
 
 
 @dataclass(frozen=True)
@@ -95,7 +81,7 @@ def check_new_entry(entry: DiscreditedEntry) -> None:
     if entry.subject_kind is SubjectKind.EXPERT:
         if not entry.expert_id:
             raise _invalid("EXPERT_ID_REQUIRED", "列入失信名单的专家须填写专家编号。")
-    elif not credit_code_valid(entry.credit_code):
+    elif not credit_code.is_valid(entry.credit_code):
         raise _invalid(
             "CREDIT_CODE_INVALID", "统一社会信用代码格式或校验位不正确。", credit_code=entry.credit_code
         )

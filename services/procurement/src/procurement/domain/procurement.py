@@ -15,8 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from govkit import credit_code
 from govkit.errors import AppError, ErrorKind
-from procurement.domain import credit_code
 
 
 class Method(StrEnum):

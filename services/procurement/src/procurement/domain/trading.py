@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from procurement.domain import credit_code
+from govkit import credit_code
 from procurement.domain.procurement import METHOD_BY_ZH, Method
 
 # OCDS tender.procurementMethod (method.csv) when the details give no Chinese method name.

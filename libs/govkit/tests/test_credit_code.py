@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from procurement.domain import credit_code
+from govkit import credit_code
 
 
 @pytest.mark.parametrize(
