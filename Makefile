@@ -24,12 +24,16 @@ $(PORTAL_ASSETS): services/portal/package.json services/portal/package-lock.json
 	@touch $(PORTAL_ASSETS)
 
 # Debian's chromium for the browser tests (Playwright launches it by path; no browser download),
-# and CJK fonts so that pages and screenshots show Chinese. Installed only when missing (CI is root).
+# and CJK fonts so that pages and screenshots show Chinese. Installed only when missing, and only
+# as root (CI is): the platform itself needs neither, so `make dev` never asks for root.
+APT_INSTALL = if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1); \
+	else echo "note: $(1) is missing and this is not root; install it with apt for the browser tests (tests/browser)"; fi
+
 $(CHROMIUM):
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+	@$(call APT_INSTALL,chromium)
 
 $(CJK_FONT):
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk
+	@$(call APT_INSTALL,fonts-noto-cjk)
 
 # Installs exactly the pinned versions, then the project's own packages in editable mode.
 $(STAMP): requirements.lock $(PYPROJECTS)
