@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from acceptance.adapters import repository
-from acceptance.adapters.report import ReportDocument, ReportRectification, render_report_pdf
 from acceptance.domain import acceptance as rules
 from acceptance.domain import evidence as ev
 from acceptance.domain import project as project_rules
@@ -48,6 +48,9 @@ from govkit.workdays import add_workdays
 
 PANEL_PURPOSE = "acceptance"
 RECTIFICATION_LABEL = "整改事项"
+
+if TYPE_CHECKING:
+    from acceptance.adapters.report import ReportDocument
 
 
 def _refuse(code: str, message: str, *, cite: Sequence[str] = (), **details: object) -> AppError:
@@ -287,6 +290,9 @@ def _tenant_name(deps: AcceptanceDeps, tenant: str) -> str:
 def _report(
     deps: AcceptanceDeps, project: AcceptanceProject, item: Acceptance, items: Sequence[Rectification]
 ) -> ReportDocument:
+    # The report adapter (reportlab) is imported on first use: ~10 MB of the idle process.
+    from acceptance.adapters.report import ReportDocument, ReportRectification
+
     assert item.decided_on is not None
     status = AcceptanceStatus(item.status)
     return ReportDocument(
@@ -382,6 +388,8 @@ async def decide(
                 changed = project_rules.replace_due(changed, due_on, final.cite)
         else:
             changed = replace(project, status=ProjectStatus.ACCEPTED, accepted_on=today)
+        from acceptance.adapters.report import render_report_pdf
+
         pdf = render_report_pdf(_report(deps, changed, decided, items))
         key = f"{tenant}/acceptances/{item.id}/report.pdf"
         stored_pdf = await deps.store.put(key, pdf, content_type="application/pdf")

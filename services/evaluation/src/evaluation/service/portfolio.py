@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evaluation.adapters import excel, ocds, repository
+from evaluation.adapters import ocds, repository
 from evaluation.domain import portfolio as fold
 from evaluation.domain.portfolio import HANDLERS, OVERDUE_ZH, ProjectRow
 from evaluation.service._common import READERS, EvaluationDeps, require, require_tenant, unit_scope
@@ -289,6 +289,9 @@ def overdue_label(item: str) -> str:
 
 async def export_excel(*, deps: EvaluationDeps, principal: Principal) -> bytes:
     """The tenant's portfolio as an Excel workbook."""
+    # Imported on first use, as review's plan export: openpyxl is ~20 MB of every process's RSS.
+    from evaluation.adapters import excel
+
     return excel.portfolio_workbook(await all_rows(deps, principal), today=deps.today())
 
 
