@@ -14,6 +14,7 @@ from acceptance.service import AcceptanceDeps
 from acceptance.settings import AcceptanceSettings
 from govkit.auth import ServiceTokenProvider
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
+from govkit.clock import service_clock
 from govkit.errors import AppError, ErrorKind
 from govkit.objectstore import LocalObjectStore, ObjectStore, StoredObject, object_store_from_settings
 from govkit.policy import PolicyRegistry
@@ -94,6 +95,7 @@ def acceptance_deps(settings: AcceptanceSettings, infra: Infrastructure) -> Acce
         panels=review_client(settings),
         calendar=settings.calendar,
         max_upload_bytes=settings.max_upload_bytes,
+        clock=service_clock(env=settings.env, dev_clock_file=settings.dev_clock_file),
     )
 
 
