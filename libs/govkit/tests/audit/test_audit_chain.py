@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from govkit.audit import (
     GENESIS_HASH,
+    AuditEntry,
     AuditRecord,
     AuditSealer,
     compute_hash,
     record_audit,
+    record_audits,
     seal_audit_log,
     verify_audit_chain,
 )
@@ -64,6 +66,42 @@ async def write(
             records.append(await record_audit(session, table, tenant_id=tenant, **fields))
     await seal(engine, table)
     return await sealed_records(engine, table, tenant, [r.id for r in records])
+
+
+async def test_records_written_together_keep_their_order_and_chain(
+    app_engine: AsyncEngine, table: Table, tenant: str
+) -> None:
+    entries = [
+        AuditEntry(
+            actor="system",
+            action=action,
+            entity_type="opinion",
+            entity_id=f"O-{i}",
+            from_state=None,
+            to_state="pending",
+            citations=[f"wuxing-2023 §{10 + i}"],
+            details={"department": department, "amount": Decimal("10.50")},
+        )
+        for i, (action, department) in enumerate(
+            [("case.opened", ""), ("opinion.requested", "财政局"), ("opinion.requested", "网信办")]
+        )
+    ]
+    async with sessions(app_engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        written = await record_audits(session, table, tenant_id=tenant, entries=entries)
+        assert await record_audits(session, table, tenant_id=tenant, entries=[]) == []
+    assert [r.entity_id for r in written] == ["O-0", "O-1", "O-2"]
+    assert [r.id for r in written] == sorted(r.id for r in written)
+    await seal(app_engine, table)
+    stored = await sealed_records(app_engine, table, tenant, [r.id for r in written])
+    # Their places in the chain follow the order they were given in, and the chain verifies.
+    assert [r.entity_id for r in stored] == ["O-0", "O-1", "O-2"]
+    assert stored[1].details == {"department": "财政局", "amount": "10.50"}
+    assert stored[2].citations == ["wuxing-2023 §12"]
+    async with sessions(app_engine)() as session, session.begin():
+        await bind_tenant(session, tenant)
+        report = await verify_audit_chain(session, table, tenant_id=tenant)
+    assert report.ok and report.unsealed == 0
 
 
 async def test_chain_links_records(app_engine: AsyncEngine, table: Table, tenant: str) -> None:

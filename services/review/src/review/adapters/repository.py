@@ -328,7 +328,13 @@ def _task_row(task: Task) -> dict[str, Any]:
 
 async def add_task(session: AsyncSession, task: Task) -> None:
     """Insert a new task."""
-    await session.execute(insert(tasks).values(**_task_row(task)))
+    await add_tasks(session, [task])
+
+
+async def add_tasks(session: AsyncSession, new: Sequence[Task]) -> None:
+    """Insert new tasks in one statement (bound parameters: one cached compiled insert)."""
+    if new:
+        await session.execute(insert(tasks), [_task_row(task) for task in new])
 
 
 async def save_task(session: AsyncSession, task: Task) -> Task:
@@ -460,11 +466,16 @@ def _opinion_row(opinion: Opinion) -> dict[str, Any]:
 
 async def add_opinion(session: AsyncSession, opinion: Opinion) -> None:
     """Ask a department (once per case and department)."""
-    await session.execute(
-        pg_insert(opinions)
-        .values(**_opinion_row(opinion))
-        .on_conflict_do_nothing(constraint="uq_opinions_case_department")
-    )
+    await add_opinions(session, [opinion])
+
+
+async def add_opinions(session: AsyncSession, new: Sequence[Opinion]) -> None:
+    """Ask several departments in one statement (each once per case and department)."""
+    if new:
+        await session.execute(
+            pg_insert(opinions).on_conflict_do_nothing(constraint="uq_opinions_case_department"),
+            [_opinion_row(opinion) for opinion in new],
+        )
 
 
 async def get_opinion(session: AsyncSession, opinion_id: str, *, lock: bool = False) -> Opinion | None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from govkit.audit import record_audit
+from govkit.audit import AuditEntry, record_audits
 from govkit.auth import Principal
 from govkit.db import UnitOfWorkFactory, set_tenant
 from govkit.errors import AppError, ErrorKind, not_found, stale_version
@@ -168,6 +168,51 @@ async def save_case(session: AsyncSession, changed: ReviewCase, *, read: ReviewC
     return stored
 
 
+def case_audit_entry(
+    *,
+    actor: str,
+    session_tenant: str,
+    case: ReviewCase,
+    action: str,
+    entity_type: str = "review_case",
+    entity_id: str | None = None,
+    from_state: str | None,
+    to_state: str | None,
+    citations: Sequence[str] = (),
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """An audit record about a case (or one of its parts), naming the case and the acting tenant."""
+    return AuditEntry(
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id or case.id,
+        from_state=from_state,
+        to_state=to_state,
+        citations=list(citations),
+        details={**(details or {}), "case_id": case.id, "acting_tenant": session_tenant},
+    )
+
+
+async def record_case_audits(
+    session: AsyncSession, *, session_tenant: str, case: ReviewCase, entries: Sequence[AuditEntry]
+) -> None:
+    """Append audit records to the case's own tenant's chain, in one statement.
+
+    When the city acts on a delegated case the session is bound to the city; the records belong to
+    the county's chain (its auditors must see who reviewed their case), so the transaction is bound
+    to the county for this insert and back to the city right after.
+    """
+    switch = case.tenant_id != session_tenant
+    if switch:
+        await set_tenant(session, case.tenant_id)
+    try:
+        await record_audits(session, audit, tenant_id=case.tenant_id, entries=entries)
+    finally:
+        if switch:
+            await set_tenant(session, session_tenant)
+
+
 async def audit_case(
     session: AsyncSession,
     *,
@@ -182,32 +227,20 @@ async def audit_case(
     citations: Sequence[str] = (),
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Append an audit record to the case's own tenant's chain.
-
-    When the city acts on a delegated case the session is bound to the city; the record belongs to
-    the county's chain (its auditors must see who reviewed their case), so the transaction is bound
-    to the county for this one insert and back to the city right after.
-    """
-    switch = case.tenant_id != session_tenant
-    if switch:
-        await set_tenant(session, case.tenant_id)
-    try:
-        await record_audit(
-            session,
-            audit,
-            tenant_id=case.tenant_id,
-            actor=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id or case.id,
-            from_state=from_state,
-            to_state=to_state,
-            citations=list(citations),
-            details={**(details or {}), "case_id": case.id, "acting_tenant": session_tenant},
-        )
-    finally:
-        if switch:
-            await set_tenant(session, session_tenant)
+    """Append one audit record to the case's own tenant's chain (see :func:`record_case_audits`)."""
+    entry = case_audit_entry(
+        actor=actor,
+        session_tenant=session_tenant,
+        case=case,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        from_state=from_state,
+        to_state=to_state,
+        citations=citations,
+        details=details,
+    )
+    await record_case_audits(session, session_tenant=session_tenant, case=case, entries=[entry])
 
 
 def case_facts(deps: ReviewDeps, case: ReviewCase, *, planned: bool = False) -> dict[str, Any]:

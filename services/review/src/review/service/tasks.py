@@ -24,8 +24,7 @@ LABEL = "待办事项"
 REASSIGNERS = frozenset({"bureau_head", "tenant_admin"})
 
 
-async def open_for_case(
-    session: AsyncSession,
+def new_task(
     deps: ReviewDeps,
     case: ReviewCase,
     *,
@@ -40,8 +39,8 @@ async def open_for_case(
     fixed_due: date | None = None,
     opened_on: date | None = None,
 ) -> Task:
-    """Open a task on a case (clock from today when the pack gives working days)."""
-    task = t.open_task(
+    """A new task on a case, not yet stored (clock from today when the pack gives working days)."""
+    return t.open_task(
         id=new_id(),
         tenant_id=case.tenant_id,
         reviewing_tenant_id=case.reviewing_tenant_id,
@@ -58,6 +57,39 @@ async def open_for_case(
         holder_user=holder_user,
         subject=subject,
         fixed_due=fixed_due,
+    )
+
+
+async def open_for_case(
+    session: AsyncSession,
+    deps: ReviewDeps,
+    case: ReviewCase,
+    *,
+    kind: TaskKind,
+    holder_tenant_id: str,
+    holder_role: str,
+    workdays: int | None,
+    cite: Sequence[str] = (),
+    holder_org: str | None = None,
+    holder_user: str | None = None,
+    subject: str | None = None,
+    fixed_due: date | None = None,
+    opened_on: date | None = None,
+) -> Task:
+    """Open a task on a case and store it (see :func:`new_task`)."""
+    task = new_task(
+        deps,
+        case,
+        kind=kind,
+        holder_tenant_id=holder_tenant_id,
+        holder_role=holder_role,
+        workdays=workdays,
+        cite=cite,
+        holder_org=holder_org,
+        holder_user=holder_user,
+        subject=subject,
+        fixed_due=fixed_due,
+        opened_on=opened_on,
     )
     await repository.add_task(session, task)
     return task
