@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import fields, replace
 from datetime import date
@@ -9,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, Table, and_, func, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.adapters import orm
@@ -61,20 +62,29 @@ async def get_project(session: AsyncSession, declaration_id: str) -> ProjectRow 
     return project_of(found) if found else None
 
 
+@functools.cache
+def _upsert(columns: tuple[str, ...]) -> Insert:
+    # Built once per column set and executed with bound parameters: the portfolio consumer writes
+    # a row per event, and a statement with inlined values would be traversed for its cache key
+    # every time.
+    stmt = insert(orm.portfolio)
+    update = {k: stmt.excluded[k] for k in columns if k != "declaration_id"}
+    return stmt.on_conflict_do_update(index_elements=["declaration_id"], set_=update)
+
+
+_SLOT = insert(orm.portfolio).on_conflict_do_nothing(index_elements=["declaration_id"])
+
+
 async def save_project(session: AsyncSession, row: ProjectRow) -> None:
     """Insert or replace the row."""
     values = portfolio_values(row)
-    stmt = insert(orm.portfolio).values(**values)
-    update = {k: stmt.excluded[k] for k in values if k != "declaration_id"}
-    await session.execute(stmt.on_conflict_do_update(index_elements=["declaration_id"], set_=update))
+    await session.execute(_upsert(tuple(values)), values)
 
 
 async def lock_project_slot(session: AsyncSession, declaration_id: str, tenant_id: str) -> None:
     """Serialise the first two events of a new project from two streams: an empty row to lock."""
     await session.execute(
-        insert(orm.portfolio)
-        .values(declaration_id=declaration_id, tenant_id=tenant_id, stage="review")
-        .on_conflict_do_nothing(index_elements=["declaration_id"])
+        _SLOT, {"declaration_id": declaration_id, "tenant_id": tenant_id, "stage": "review"}
     )
 
 
