@@ -50,6 +50,12 @@ class EventConsumer:
     fetch_timeout: float = 1.0
     processed: int = field(default=0, init=False)
 
+    def __post_init__(self) -> None:
+        # Built once, run with bound parameters for every message (no per-message cache key).
+        self._claim = (
+            pg_insert(self.tables.inbox).on_conflict_do_nothing().returning(self.tables.inbox.c.event_id)
+        )
+
     def _config(self) -> ConsumerConfig:
         return ConsumerConfig(
             durable_name=self.name,
@@ -74,10 +80,7 @@ class EventConsumer:
             async with self.session_factory() as session, session.begin():
                 await set_tenant(session, envelope.tenant)
                 claimed = await session.execute(
-                    pg_insert(self.tables.inbox)
-                    .values(consumer=self.name, event_id=envelope.id, subject=envelope.type)
-                    .on_conflict_do_nothing()
-                    .returning(self.tables.inbox.c.event_id)
+                    self._claim, {"consumer": self.name, "event_id": envelope.id, "subject": envelope.type}
                 )
                 if claimed.first() is not None:
                     await self._run_handler(session, envelope)
