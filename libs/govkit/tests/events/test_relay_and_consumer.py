@@ -218,3 +218,25 @@ async def test_fresh_rows_that_fail_to_publish_stay_pending_for_the_sweep(infra,
         await asyncio.sleep(0.1)
     async with engine.connect() as conn:
         assert (await conn.execute(select(tables.outbox.c.state))).scalars().all() == [OUTBOX_SENT]
+
+
+async def test_a_transaction_with_many_events_writes_all_of_them_in_order(infra) -> None:  # type: ignore[no-untyped-def]
+    """A bulk change (an import, a plan of many projects) emits more events than one write chunk."""
+    engine, tables, nats = infra
+    uow = UnitOfWorkFactory(engine=engine, outbox_writer=outbox_writer(tables))
+    names = [f"项目{i:03d}" for i in range(70)]
+    async with uow(tenant_id="t1") as tx:
+        for name in names:
+            tx.emit(
+                new_event(event_type=SUBJECT, tenant="t1", payload=events_pb2.DeclarationSubmitted(name=name))
+            )
+        await tx.commit()
+    async with engine.connect() as conn:
+        await conn.execute(text("select set_config('app.tenant_id', 't1', false)"))
+        rows = (
+            (await conn.execute(select(tables.outbox.c.body).order_by(tables.outbox.c.seq))).scalars().all()
+        )
+    stored = [Envelope.from_json(body.encode()).payload["name"] for body in rows[-70:]]
+    assert stored == names
+    relay = OutboxRelay(engine=engine, tables=tables, nats=nats)
+    assert await relay.publish_pending() >= 70

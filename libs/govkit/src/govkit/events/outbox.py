@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import Executable, bindparam, exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govkit.events.envelope import Envelope
@@ -29,6 +29,9 @@ class OutboxRow:
     headers: dict[str, str]
 
 
+_CHUNK = 32
+
+
 def outbox_writer(
     tables: EventTables, *, origin: str = ""
 ) -> Callable[[AsyncSession, list[Any]], Awaitable[list[OutboxRow]]]:
@@ -38,6 +41,34 @@ def outbox_writer(
     relay of this process publishes them from memory. The NOTIFY carries ``origin`` so that relay
     can ignore its own process's notifications and only other writers' wake its sweep.
     """
+
+    statements: dict[int, Executable] = {}
+
+    def statement(count: int) -> Executable:
+        """The insert of ``count`` rows and the NOTIFY, in one round trip (delivered on commit).
+
+        Built once per row count with bound parameters, so that it is compiled once: an insert of
+        inlined values inside a CTE would be compiled anew for every transaction.
+        """
+        if count not in statements:
+            rows = [
+                {
+                    "event_id": bindparam(f"event_id_{i}"),
+                    "subject": bindparam(f"subject_{i}"),
+                    "tenant_id": bindparam(f"tenant_id_{i}"),
+                    "body": bindparam(f"body_{i}"),
+                    "headers": bindparam(f"headers_{i}", type_=tables.outbox.c.headers.type),
+                    # Stamped when written (at commit, where the unit of work writes its events),
+                    # not at the start of a transaction that may have run for a while: latency
+                    # counts from here.
+                    "created_at": func.clock_timestamp(),
+                }
+                for i in range(count)
+            ]
+            written_rows = insert(tables.outbox).values(rows).returning(tables.outbox.c.seq).cte("written")
+            notify = select(func.pg_notify(tables.notify_channel, bindparam("origin"))).add_cte(written_rows)
+            statements[count] = notify.where(exists(select(written_rows.c.seq)))
+        return statements[count]
 
     async def write(session: AsyncSession, events: list[Any]) -> list[OutboxRow]:
         written: list[OutboxRow] = []
@@ -58,24 +89,23 @@ def outbox_writer(
                     trace_context=trace,
                 )
             written.append(OutboxRow(event.id, event.subject, event.to_json().decode(), trace))
-        rows = [
-            {
-                "event_id": r.event_id,
-                "subject": r.subject,
-                "tenant_id": e.tenant,
-                "body": r.body,
-                "headers": r.headers,
-                # Stamped when written (at commit, where the unit of work writes its events), not
-                # at the start of a transaction that may have run for a while: latency counts
-                # from here.
-                "created_at": func.clock_timestamp(),
-            }
-            for r, e in zip(written, events, strict=True)
-        ]
-        # One round trip for the rows and the NOTIFY (delivered on commit).
-        written_rows = insert(tables.outbox).values(rows).returning(tables.outbox.c.seq).cte("written")
-        notify = select(func.pg_notify(tables.notify_channel, origin)).add_cte(written_rows)
-        await session.execute(notify.where(exists(select(written_rows.c.seq))))
+        pairs = list(zip(written, events, strict=True))
+        # Chunks keep the cached statements few (one per chunk size) however many events a
+        # transaction writes; PostgreSQL folds identical NOTIFYs of a transaction into one.
+        for start in range(0, len(pairs), _CHUNK):
+            chunk = pairs[start : start + _CHUNK]
+            params: dict[str, Any] = {"origin": origin}
+            for i, (r, e) in enumerate(chunk):
+                params.update(
+                    {
+                        f"event_id_{i}": r.event_id,
+                        f"subject_{i}": r.subject,
+                        f"tenant_id_{i}": e.tenant,
+                        f"body_{i}": r.body,
+                        f"headers_{i}": r.headers,
+                    }
+                )
+            await session.execute(statement(len(chunk)), params)
         return written
 
     return write
