@@ -168,7 +168,7 @@ def test_client_credentials_for_a_service(issuer: RunningIssuer) -> None:
     claims = verified_claims(issuer, token)
     assert claims["azp"] == "govproj-review"
     assert claims["roles"] == ["service"]
-    assert "tenant" not in claims and "org" not in claims
+    assert "tenant" not in claims and "org" not in claims and "memberships" not in claims
     assert claims["preferred_username"] == "service-account-govproj-review"
     assert set(claims["aud"]) == {*SERVICES, "govproj-portal"}
     # Client secret in the form works too, and Keycloak gives no refresh token here.

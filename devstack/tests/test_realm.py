@@ -65,6 +65,11 @@ ROLE_ORG = {
     "tenant_admin": "bureau",
     "platform_admin": "techcenter",
 }
+# Demo users in two memberships (org/tenant switching): username → their groups, default first.
+MULTI_MEMBERSHIP = {
+    "bureau_reviewer.multi": ["/county-a/bureau", "/city/bureau"],
+    "expert.multi": ["/county-a", "/city"],
+}
 SERVICES = [
     "govproj-intake",
     "govproj-review",
@@ -158,6 +163,11 @@ def test_claim_mappers(realm_json: dict[str, Any]) -> None:
         assert m["protocolMapper"] == "oidc-usermodel-attribute-mapper"
         assert m["config"]["user.attribute"] == name and m["config"]["claim.name"] == name
         assert m["config"]["multivalued"] == "false" and m["config"]["access.token.claim"] == "true"
+    memberships = claims["memberships"]
+    assert memberships["protocolMapper"] == "oidc-group-membership-mapper"
+    assert memberships["config"]["claim.name"] == "memberships"
+    assert memberships["config"]["full.path"] == "true"  # /tenant/org, what govkit parses
+    assert memberships["config"]["access.token.claim"] == "true"
     roles = claims["roles"]
     assert roles["protocolMapper"] == "oidc-usermodel-realm-role-mapper"
     assert roles["config"]["claim.name"] == "roles" and roles["config"]["multivalued"] == "true"
@@ -177,7 +187,12 @@ def test_one_audience_mapper_per_service(realm_json: dict[str, Any]) -> None:
 def test_dev_overlay_demo_users(overlay_json: dict[str, Any]) -> None:
     assert set(overlay_json) <= {"realm", "clients", "users"}
     users = {u["username"]: u for u in overlay_json["users"]}
-    assert len(users) == len(TENANTS) * (len(ROLES) + 2)
+    assert len(users) == len(TENANTS) * (len(ROLES) + 2) + len(MULTI_MEMBERSHIP)
+    for username, groups in MULTI_MEMBERSHIP.items():
+        assert users[username]["groups"] == groups
+        assert users[username]["credentials"] == [
+            {"type": "password", "value": "govproj-dev", "temporary": False}
+        ]
     for tenant in TENANTS:
         for role in ROLES:
             user = users[f"{role}.{tenant}"]
@@ -208,6 +223,10 @@ def test_merged_realm_resolves_tenant_and_org_through_group_inheritance() -> Non
     expert = realm.users["expert.city"]
     assert resolve_user_attribute(realm, expert, "tenant", aggregate=False) == ["city"]
     assert resolve_user_attribute(realm, expert, "org", aggregate=False) == []
+    # Two memberships: the single-valued claims take the first group, as Keycloak's mapper does.
+    multi = realm.users["bureau_reviewer.multi"]
+    assert resolve_user_attribute(realm, multi, "tenant", aggregate=False) == ["county-a"]
+    assert resolve_user_attribute(realm, multi, "org", aggregate=False) == ["bureau"]
     # Unset ${ENV} secret in production realm without the overlay: the client cannot authenticate.
     prod_only = load_realm(default_realm_files()[0], None, environ={})
     assert prod_only.clients["govproj-intake"].secret is None

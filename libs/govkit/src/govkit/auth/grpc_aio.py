@@ -17,7 +17,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from govkit.auth.principal import Principal
+from govkit.auth.principal import ACTIVE_ORG_HEADER, Principal, active_org_invalid
 from govkit.auth.rest import bearer_token
 from govkit.auth.verifier import TokenVerifier, unauthenticated
 from govkit.errors import AppError, ErrorKind
@@ -42,13 +42,20 @@ def current_grpc_principal() -> Principal:
     return principal
 
 
-def _authorization(metadata: Any) -> str | None:
+def _metadata_values(metadata: Any, key: str) -> list[str]:
     # grpc.aio.Metadata or a tuple of (key, value) pairs, depending on the grpc version.
-    values = [v for k, v in (metadata or ()) if k.lower() == "authorization"]
+    return [
+        v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
+        for k, v in (metadata or ())
+        if k.lower() == key
+    ]
+
+
+def _authorization(metadata: Any) -> str | None:
+    values = _metadata_values(metadata, "authorization")
     if len(values) != 1:  # none, or an ambiguous duplicate
         return None
-    value = values[0]
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return values[0]
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
@@ -59,8 +66,14 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._exempt = tuple(exempt_prefixes)
 
     async def _authenticate(self, context: grpc.aio.ServicerContext) -> Principal:
-        token = bearer_token(_authorization(context.invocation_metadata()))
-        return await self._verifier.verify(token)
+        metadata = context.invocation_metadata()
+        token = bearer_token(_authorization(metadata))
+        principal = await self._verifier.verify(token)
+        # The org the caller acts for (the portal sends its session's choice): granted or refused.
+        active = _metadata_values(metadata, ACTIVE_ORG_HEADER)
+        if len(active) > 1:
+            raise active_org_invalid(",".join(active))
+        return principal.acting_as(active[0]) if active else principal
 
     def _wrap_unary(self, behavior: Behavior) -> Behavior:
         async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:

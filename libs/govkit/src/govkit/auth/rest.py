@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from govkit.auth.principal import Principal
+from govkit.auth.principal import ACTIVE_ORG_HEADER, Principal, active_org_invalid
 from govkit.auth.verifier import TokenVerifier, token_invalid, unauthenticated
 from govkit.errors import AppError, ErrorKind
 
@@ -51,7 +51,8 @@ async def current_principal(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer_scheme)] = None,
 ) -> Principal:
-    """The verified caller of this request (401 without a valid bearer token).
+    """The verified caller of this request (401 without a valid bearer token), acting for the org
+    of the ``x-govproj-active-org`` header when one is sent (403 unless the token grants it).
 
     Cached on ``request.state.principal`` so several dependencies verify the token once.
     """
@@ -60,6 +61,12 @@ async def current_principal(
         return cached
     token = bearer_token(request.headers.get("authorization"))
     principal = await _verifier(request).verify(token)
+    active = request.headers.getlist(ACTIVE_ORG_HEADER)
+    if len(active) > 1:
+        # Two choices are no choice: refuse rather than pick one.
+        raise active_org_invalid(",".join(active))
+    if active:
+        principal = principal.acting_as(active[0])
     request.state.principal = principal
     return principal
 
