@@ -9,8 +9,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, Table, and_, func, or_, select
-from sqlalchemy.dialects.postgresql import Insert, insert
+from sqlalchemy import Row, Table, and_, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import JSONB, Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.adapters import orm
@@ -18,7 +18,7 @@ from evaluation.domain.closure import Action, ClosureRequest, ClosureStatus, Sel
 from evaluation.domain.discredited import DiscreditedEntry, Scope, SubjectKind
 from evaluation.domain.evaluation import Evaluation, Kind, Status
 from evaluation.domain.om_funding import Declared, OmRequest, Outcome, Refusal
-from evaluation.domain.portfolio import ProjectRow
+from evaluation.domain.portfolio import ProjectFilter, ProjectRow
 from evaluation.domain.rectification import OrderStatus, RectificationOrder
 from evaluation.domain.scoring import IndicatorScore
 
@@ -547,28 +547,97 @@ async def dashboard(
     ]
 
 
-async def projects_page(
-    session: AsyncSession,
-    *,
-    year: int | None,
-    stage: str | None,
-    org_id: str | None,
-    flagged: bool,
-    limit: int,
-    offset: int,
-) -> list[ProjectRow]:
-    """A filtered page of rows."""
+def overdue_clause(today: date) -> Any:
+    """SQL for ``domain.portfolio.overdue_items(row, today=today)`` being non-empty.
+
+    It mirrors the domain's four rules so the list can filter and count in the database; the
+    integration tests check both agree row by row.
+    """
     t = orm.portfolio
-    q = select(t).order_by(t.c.plan_year.desc(), t.c.declaration_id).limit(limit).offset(offset)
+    return or_(
+        and_(
+            t.c.approval_valid_until.is_not(None),
+            t.c.procurement_started_on.is_(None),
+            t.c.contracts == cast(literal("{}"), JSONB),  # no contract filed yet
+            t.c.approval_valid_until < today,
+        ),
+        and_(
+            t.c.contract_end_on.is_not(None),
+            t.c.accepted_on.is_(None),
+            t.c.contract_end_on < today,
+            t.c.terminated.is_(False),
+        ),
+        and_(
+            t.c.self_evaluation_closes_on.is_not(None),
+            t.c.self_evaluated_on.is_(None),
+            t.c.self_evaluation_closes_on < today,
+        ),
+        t.c.flags.contains(["rectification_escalated"]),
+    )
+
+
+def _filtered(q: Any, f: ProjectFilter) -> Any:
+    t = orm.portfolio
+    if f.year is not None:
+        q = q.where(t.c.plan_year == f.year)
+    if f.stage:
+        q = q.where(t.c.stage == f.stage)
+    if f.org_id:
+        q = q.where(t.c.org_id == f.org_id)
+    if f.category:
+        q = q.where(t.c.category == f.category)
+    if f.amount_min is not None:
+        q = q.where(t.c.declared_amount >= f.amount_min)
+    if f.amount_max is not None:
+        q = q.where(t.c.declared_amount <= f.amount_max)
+    if f.name_contains:
+        # Escaped: a % or _ typed by the user is a character, not a wildcard.
+        q = q.where(t.c.name.contains(f.name_contains, autoescape=True))
+    if f.flagged:
+        q = q.where(or_(func.jsonb_array_length(t.c.flags) > 0, t.c.suspended.is_(True)))
+    if f.overdue_on is not None:
+        q = q.where(overdue_clause(f.overdue_on))
+    return q
+
+
+async def projects_page(
+    session: AsyncSession, *, filters: ProjectFilter, limit: int, offset: int
+) -> tuple[list[ProjectRow], int]:
+    """A filtered page of rows and how many rows match in all."""
+    t = orm.portfolio
+    q = _filtered(select(t), filters).order_by(t.c.plan_year.desc(), t.c.declaration_id)
+    rows = [project_of(r) for r in (await session.execute(q.limit(limit).offset(offset))).all()]
+    if offset == 0 and len(rows) < limit:
+        return rows, len(rows)  # the whole result is on this page: no second query
+    total = (await session.execute(_filtered(select(func.count()).select_from(t), filters))).scalar_one()
+    return rows, int(total)
+
+
+TIMING_MILESTONES = {
+    "approval": (orm.portfolio.c.submitted_on, orm.portfolio.c.approved_on),
+    "acceptance": (orm.portfolio.c.contracted_on, orm.portfolio.c.accepted_on),
+}
+
+
+async def timing_pairs(
+    session: AsyncSession, timing: str, *, year: int | None
+) -> list[tuple[int, date, date, int]]:
+    """(plan year, start, end, projects) for the rows that reached both milestones of ``timing``
+    (approval: submitted → approved; acceptance: contract signed → accepted).
+
+    Grouped by the date pair: working days are counted once per distinct pair in Python (the
+    calendar is not in the database), however many projects share it.
+    """
+    t = orm.portfolio
+    start, end = TIMING_MILESTONES[timing]
+    q = (
+        select(t.c.plan_year, start, end, func.count())
+        .where(start.is_not(None), end.is_not(None), end >= start)
+        .group_by(t.c.plan_year, start, end)
+    )
     if year is not None:
         q = q.where(t.c.plan_year == year)
-    if stage:
-        q = q.where(t.c.stage == stage)
-    if org_id:
-        q = q.where(t.c.org_id == org_id)
-    if flagged:
-        q = q.where(or_(func.jsonb_array_length(t.c.flags) > 0, t.c.suspended.is_(True)))
-    return [project_of(r) for r in (await session.execute(q)).all()]
+    return [(int(y), a, b, int(n)) for y, a, b, n in (await session.execute(q)).all()]
 
 
 async def accepted_projects(session: AsyncSession, *, org_id: str | None) -> list[ProjectRow]:

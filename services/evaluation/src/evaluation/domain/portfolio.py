@@ -387,6 +387,21 @@ def apply(
 # --- overdue items and risk, as of a day ------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ProjectFilter:
+    """The 项目库's filters over the portfolio (None / empty = no filter)."""
+
+    year: int | None = None
+    stage: str | None = None
+    org_id: str | None = None
+    flagged: bool = False
+    category: str | None = None
+    amount_min: Decimal | None = None  # declared amount, inclusive
+    amount_max: Decimal | None = None
+    overdue_on: date | None = None  # only projects with something late on this day
+    name_contains: str | None = None
+
+
 def overdue_items(row: ProjectRow, *, today: date) -> list[str]:
     """What is late on the project today (derived, never stored: it changes with the calendar)."""
     items = []

@@ -19,7 +19,7 @@ from evaluation.domain.closure import Action, ClosureRequest
 from evaluation.domain.discredited import DiscreditedEntry, Scope, SubjectKind
 from evaluation.domain.evaluation import Evaluation, Kind
 from evaluation.domain.om_funding import Declared, OmRequest
-from evaluation.domain.portfolio import ProjectRow, overdue_items
+from evaluation.domain.portfolio import ProjectFilter, ProjectRow, Stage, overdue_items
 from evaluation.domain.rectification import RectificationOrder
 from evaluation.domain.scoring import ScoreInput
 from evaluation.service import EvaluationDeps
@@ -46,6 +46,7 @@ SERVICE_NAMES = [
 ]
 PAGE_MAX = 200
 PAGE_DEFAULT = 50
+_NAME_FILTER_MAX = 100
 SCORE_MAX = Decimal(100)
 _TWO_PLACES = -2
 Ctx = grpc.aio.ServicerContext
@@ -547,6 +548,50 @@ class ClosureServicer(rpc.ClosureServiceServicer):
         return pb.ClosuresResponse(closures=[_closure(c) for c in found])
 
 
+_YEARS = (2000, 2100)
+
+
+def _project_filter(request: pb.ListProjectsRequest) -> ProjectFilter:
+    """The list's filters, each checked (a bad one is INVALID with its field)."""
+    if request.year and not _YEARS[0] <= request.year <= _YEARS[1]:
+        raise _invalid("year", "年度超出范围")
+    low = (
+        _decimal(request.amount_min.amount, "amount_min", low=Decimal(0))
+        if request.amount_min.amount
+        else None
+    )
+    high = (
+        _decimal(request.amount_max.amount, "amount_max", low=Decimal(0))
+        if request.amount_max.amount
+        else None
+    )
+    if low is not None and high is not None and high < low:
+        raise _invalid("amount_max", "金额上限不能小于下限")
+    if len(request.name_contains) > _NAME_FILTER_MAX:
+        raise _invalid("name_contains", "项目名称关键词过长")
+    return ProjectFilter(
+        year=request.year or None,
+        stage=_enum(Stage, request.stage, "stage").value if request.stage else None,
+        org_id=request.org_id.strip() or None,
+        flagged=request.flagged,
+        category=request.category.strip() or None,
+        amount_min=low,
+        amount_max=high,
+        name_contains=request.name_contains.strip() or None,
+    )
+
+
+def _timing(stats: portfolio_service.TimingStats | None) -> pb.TimingStats:
+    if stats is None or not stats.projects:
+        return pb.TimingStats()
+    return pb.TimingStats(
+        projects=stats.projects,
+        mean_workdays=stats.mean or 0.0,
+        median_workdays=stats.median or 0,
+        max_workdays=stats.maximum or 0,
+    )
+
+
 class PortfolioServicer(rpc.PortfolioServiceServicer):
     """The portfolio and its reports."""
 
@@ -563,16 +608,35 @@ class PortfolioServicer(rpc.PortfolioServiceServicer):
         limit = request.limit or PAGE_DEFAULT
         if not 1 <= limit <= PAGE_MAX or request.offset < 0:
             raise AppError(code="BAD_PAGE_SIZE", message="每页条数超出范围。", kind=ErrorKind.INVALID)
-        rows = await portfolio_service.list_projects(
+        filters = _project_filter(request)
+        rows, total = await portfolio_service.list_projects(
             deps=self._deps,
             principal=_who(),
-            year=request.year or None,
-            stage=request.stage or None,
-            flagged=request.flagged,
+            tenant_id=request.tenant_id.strip() or None,
+            filters=filters,
+            overdue=request.overdue,
             limit=limit,
             offset=request.offset,
         )
-        return pb.ProjectsResponse(projects=[_project(r, self._deps.today()) for r in rows])
+        today = self._deps.today()
+        return pb.ProjectsResponse(projects=[_project(r, today) for r in rows], total=total)
+
+    async def Timings(self, request: pb.TimingsRequest, context: Ctx) -> pb.TimingsResponse:
+        if request.year and not _YEARS[0] <= request.year <= _YEARS[1]:
+            raise _invalid("year", "年度超出范围")
+        report = await portfolio_service.timing_report(
+            deps=self._deps, principal=_who(), year=request.year or None
+        )
+
+        def row(key: str) -> pb.TimingRow:
+            found = report.get(key, {})
+            return pb.TimingRow(
+                key=key,
+                approval=_timing(found.get("approval")),
+                acceptance=_timing(found.get("acceptance")),
+            )
+
+        return pb.TimingsResponse(overall=row(""), by_year=[row(k) for k in sorted(report) if k])
 
     async def Dashboard(self, request: pb.DashboardRequest, context: Ctx) -> pb.DashboardResponse:
         rows = await portfolio_service.dashboard(

@@ -17,7 +17,7 @@ from evaluation.domain.discredited import KIND_ZH, DiscreditedEntry, Scope, Subj
 from evaluation.domain.evaluation import KIND_ZH as EVALUATION_KIND_ZH
 from evaluation.domain.evaluation import Evaluation, Kind
 from evaluation.domain.om_funding import Declared, OmRequest
-from evaluation.domain.portfolio import STAGE_ZH, ProjectRow, Stage, overdue_items
+from evaluation.domain.portfolio import STAGE_ZH, ProjectFilter, ProjectRow, Stage, overdue_items
 from evaluation.domain.rectification import STATUS_ZH, RectificationOrder
 from evaluation.domain.scoring import ScoreInput
 from evaluation.service import EvaluationDeps
@@ -999,20 +999,37 @@ async def list_projects(
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     stage: Stage | None = None,
     flagged: bool = False,
+    tenant_id: Annotated[str | None, Query(max_length=100)] = None,
+    org_id: Annotated[str | None, Query(max_length=100)] = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    amount_min: Annotated[Decimal | None, Query(ge=0, decimal_places=2)] = None,
+    amount_max: Annotated[Decimal | None, Query(ge=0, decimal_places=2)] = None,
+    overdue: bool = False,
+    q: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, list[ProjectRead]]:
-    """A page of projects (units: their own)."""
-    found = await portfolio_service.list_projects(
+) -> dict[str, Any]:
+    """A page of projects and how many match (units: their own; readers may name a tenant under
+    theirs); ``overdue`` keeps those with something late today."""
+    rows, total = await portfolio_service.list_projects(
         deps=deps,
         principal=principal,
-        year=year,
-        stage=stage.value if stage else None,
-        flagged=flagged,
+        tenant_id=tenant_id,
+        filters=ProjectFilter(
+            year=year,
+            stage=stage.value if stage else None,
+            org_id=org_id or None,
+            flagged=flagged,
+            category=category or None,
+            amount_min=amount_min,
+            amount_max=amount_max,
+            name_contains=q or None,
+        ),
+        overdue=overdue,
         limit=limit,
         offset=offset,
     )
-    return {"items": [ProjectRead.of(r, deps.today()) for r in found]}
+    return {"items": [ProjectRead.of(r, deps.today()) for r in rows], "total": total}
 
 
 @portfolio.get("/projects/{declaration_id}", response_model=ProjectRead)

@@ -5,8 +5,9 @@ lists; approval and acceptance times in working days)."""
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evaluation.adapters import ocds, repository
 from evaluation.domain import portfolio as fold
-from evaluation.domain.portfolio import HANDLERS, OVERDUE_ZH, ProjectRow
+from evaluation.domain.portfolio import HANDLERS, OVERDUE_ZH, ProjectFilter, ProjectRow
 from evaluation.service._common import READERS, EvaluationDeps, require, require_tenant, unit_scope
 from govkit.auth import Principal
 from govkit.errors import AppError, ErrorKind, not_found
@@ -192,23 +193,95 @@ async def get_project(*, deps: EvaluationDeps, principal: Principal, declaration
     return row
 
 
+def _listable_tenant(deps: EvaluationDeps, principal: Principal, tenant_id: str | None) -> str:
+    """The tenant a list reads: the caller's, or (for readers) one under it (a city's county)."""
+    own = require_tenant(principal)
+    if not tenant_id or tenant_id == own:
+        return own
+    require(principal, *READERS, action="portfolio.read_other_tenant")
+    if tenant_id not in visible_tenants(deps, own):
+        raise AppError(
+            code="TENANT_NOT_VISIBLE",
+            message="只能查看本地区及所辖地区的项目。",
+            kind=ErrorKind.FORBIDDEN,
+            details={"tenant_id": tenant_id},
+        )
+    return tenant_id
+
+
 async def list_projects(
     *,
     deps: EvaluationDeps,
     principal: Principal,
-    year: int | None = None,
-    stage: str | None = None,
-    flagged: bool = False,
+    tenant_id: str | None = None,
+    filters: ProjectFilter | None = None,
+    overdue: bool = False,
     limit: int = 50,
     offset: int = 0,
-) -> list[ProjectRow]:
-    """A page of rows (units: their own)."""
-    tenant = require_tenant(principal)
-    org = unit_scope(principal)
+) -> tuple[list[ProjectRow], int]:
+    """A page of rows and the number matching (units: their own; readers: their tenant or one
+    under it, read under that tenant's RLS binding); ``overdue`` keeps the rows late today."""
+    tenant = _listable_tenant(deps, principal, tenant_id)
+    chosen = filters or ProjectFilter()
+    org = unit_scope(principal) if tenant == principal.tenant else None
+    if org is not None:
+        chosen = replace(chosen, org_id=org)  # a unit's own projects, whatever it asked
+    if overdue:
+        chosen = replace(chosen, overdue_on=deps.today())
     async with deps.uow(tenant_id=tenant) as tx:
-        return await repository.projects_page(
-            tx.session, year=year, stage=stage, org_id=org, flagged=flagged, limit=limit, offset=offset
-        )
+        return await repository.projects_page(tx.session, filters=chosen, limit=limit, offset=offset)
+
+
+@dataclass(frozen=True)
+class TimingStats:
+    """Working days between two milestones over the projects that reached both."""
+
+    projects: int = 0
+    mean: float | None = None
+    median: int | None = None
+    maximum: int | None = None
+
+
+def _stats(counts: dict[int, int]) -> TimingStats:
+    """From {working days: projects} (a weighted sample)."""
+    total = sum(counts.values())
+    if not total:
+        return TimingStats()
+    ordered = sorted(counts.items())
+    middle, seen, median = (total + 1) // 2, 0, ordered[-1][0]
+    for days, n in ordered:
+        seen += n
+        if seen >= middle:
+            median = days
+            break
+    mean = sum(d * n for d, n in ordered) / total
+    return TimingStats(projects=total, mean=round(mean, 1), median=median, maximum=ordered[-1][0])
+
+
+async def timing_report(
+    *, deps: EvaluationDeps, principal: Principal, year: int | None = None
+) -> dict[str, dict[str, TimingStats]]:
+    """Approval (submitted → approved) and acceptance (contract → accepted) times in working days,
+    overall (key "") and per plan year: the dashboard's figures, computed without loading rows."""
+    tenant = _reader(principal)
+    async with deps.uow(tenant_id=tenant) as tx:
+        found = {
+            name: await repository.timing_pairs(tx.session, name, year=year)
+            for name in repository.TIMING_MILESTONES
+        }
+    out: dict[str, dict[str, TimingStats]] = {}
+    for name, pairs in found.items():
+        counted: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        days_of: dict[tuple[date, date], int] = {}
+        for plan_year, start, end, n in pairs:
+            if (start, end) not in days_of:
+                days_of[(start, end)] = workdays_between(start, end, deps.calendar).days
+            days = days_of[(start, end)]
+            counted[""][days] += n
+            counted[str(plan_year)][days] += n
+        for key, counts in counted.items():
+            out.setdefault(key, {})[name] = _stats(counts)
+    return out
 
 
 @dataclass(frozen=True)

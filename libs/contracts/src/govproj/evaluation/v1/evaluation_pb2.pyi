@@ -1479,11 +1479,36 @@ class ListProjectsRequest(_message.Message):
     FLAGGED_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     OFFSET_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    ORG_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    AMOUNT_MIN_FIELD_NUMBER: _builtins.int
+    AMOUNT_MAX_FIELD_NUMBER: _builtins.int
+    OVERDUE_FIELD_NUMBER: _builtins.int
+    NAME_CONTAINS_FIELD_NUMBER: _builtins.int
     year: _builtins.int
     stage: _builtins.str
     flagged: _builtins.bool
     limit: _builtins.int
     offset: _builtins.int
+    tenant_id: _builtins.str
+    """Added for the portal's 项目库 (all optional; empty = no filter).
+    the caller's tenant or one under it (a city's counties)
+    """
+    org_id: _builtins.str
+    """the declaring unit"""
+    category: _builtins.str
+    overdue: _builtins.bool
+    """something is late today (the overdue list's rules)"""
+    name_contains: _builtins.str
+    @_builtins.property
+    def amount_min(self) -> _common_pb2.Money:
+        """declared amount, inclusive"""
+
+    @_builtins.property
+    def amount_max(self) -> _common_pb2.Money:
+        """declared amount, inclusive"""
+
     def __init__(
         self,
         *,
@@ -1492,10 +1517,17 @@ class ListProjectsRequest(_message.Message):
         flagged: _builtins.bool = ...,
         limit: _builtins.int = ...,
         offset: _builtins.int = ...,
+        tenant_id: _builtins.str = ...,
+        org_id: _builtins.str = ...,
+        category: _builtins.str = ...,
+        amount_min: _common_pb2.Money | None = ...,
+        amount_max: _common_pb2.Money | None = ...,
+        overdue: _builtins.bool = ...,
+        name_contains: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount_max", b"amount_max", "amount_min", b"amount_min"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["flagged", b"flagged", "limit", b"limit", "offset", b"offset", "stage", b"stage", "year", b"year"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_max", b"amount_max", "amount_min", b"amount_min", "category", b"category", "flagged", b"flagged", "limit", b"limit", "name_contains", b"name_contains", "offset", b"offset", "org_id", b"org_id", "overdue", b"overdue", "stage", b"stage", "tenant_id", b"tenant_id", "year", b"year"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1506,20 +1538,130 @@ class ProjectsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PROJECTS_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    """rows matching the filters (all pages)"""
     @_builtins.property
     def projects(self) -> _containers.RepeatedCompositeFieldContainer[Global___Project]: ...
     def __init__(
         self,
         *,
         projects: _abc.Iterable[Global___Project] | None = ...,
+        total: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["projects", b"projects"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["projects", b"projects", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ProjectsResponse: _TypeAlias = ProjectsResponse  # noqa: Y015
+
+@_typing.final
+class TimingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YEAR_FIELD_NUMBER: _builtins.int
+    year: _builtins.int
+    """plan year; 0 = every year"""
+    def __init__(
+        self,
+        *,
+        year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TimingsRequest: _TypeAlias = TimingsRequest  # noqa: Y015
+
+@_typing.final
+class TimingStats(_message.Message):
+    """Working days between two milestones over the projects that reached both."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECTS_FIELD_NUMBER: _builtins.int
+    MEAN_WORKDAYS_FIELD_NUMBER: _builtins.int
+    MEDIAN_WORKDAYS_FIELD_NUMBER: _builtins.int
+    MAX_WORKDAYS_FIELD_NUMBER: _builtins.int
+    projects: _builtins.int
+    mean_workdays: _builtins.float
+    median_workdays: _builtins.int
+    max_workdays: _builtins.int
+    def __init__(
+        self,
+        *,
+        projects: _builtins.int = ...,
+        mean_workdays: _builtins.float = ...,
+        median_workdays: _builtins.int = ...,
+        max_workdays: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_workdays", b"max_workdays", "mean_workdays", b"mean_workdays", "median_workdays", b"median_workdays", "projects", b"projects"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TimingStats: _TypeAlias = TimingStats  # noqa: Y015
+
+@_typing.final
+class TimingRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    APPROVAL_FIELD_NUMBER: _builtins.int
+    ACCEPTANCE_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """plan year ("" for the overall row)"""
+    @_builtins.property
+    def approval(self) -> Global___TimingStats:
+        """submitted → approved"""
+
+    @_builtins.property
+    def acceptance(self) -> Global___TimingStats:
+        """contract signed → finally accepted"""
+
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        approval: Global___TimingStats | None = ...,
+        acceptance: Global___TimingStats | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "approval", b"approval"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acceptance", b"acceptance", "approval", b"approval", "key", b"key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TimingRow: _TypeAlias = TimingRow  # noqa: Y015
+
+@_typing.final
+class TimingsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OVERALL_FIELD_NUMBER: _builtins.int
+    BY_YEAR_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def overall(self) -> Global___TimingRow: ...
+    @_builtins.property
+    def by_year(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimingRow]: ...
+    def __init__(
+        self,
+        *,
+        overall: Global___TimingRow | None = ...,
+        by_year: _abc.Iterable[Global___TimingRow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["overall", b"overall"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_year", b"by_year", "overall", b"overall"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TimingsResponse: _TypeAlias = TimingsResponse  # noqa: Y015
 
 @_typing.final
 class DashboardRequest(_message.Message):

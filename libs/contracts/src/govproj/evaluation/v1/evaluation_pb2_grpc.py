@@ -1146,6 +1146,11 @@ class PortfolioServiceStub:
                 request_serializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ListRisksRequest.SerializeToString,
                 response_deserializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ListRisksResponse.FromString,
                 _registered_method=True)
+        self.Timings = channel.unary_unary(
+                '/govproj.evaluation.v1.PortfolioService/Timings',
+                request_serializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.TimingsRequest.SerializeToString,
+                response_deserializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.TimingsResponse.FromString,
+                _registered_method=True)
         self.ExportExcel = channel.unary_unary(
                 '/govproj.evaluation.v1.PortfolioService/ExportExcel',
                 request_serializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportRequest.SerializeToString,
@@ -1185,6 +1190,12 @@ class PortfolioServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Timings(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ExportExcel(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -1219,6 +1230,11 @@ def add_PortfolioServiceServicer_to_server(servicer, server):
                     servicer.ListRisks,
                     request_deserializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ListRisksRequest.FromString,
                     response_serializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ListRisksResponse.SerializeToString,
+            ),
+            'Timings': grpc.unary_unary_rpc_method_handler(
+                    servicer.Timings,
+                    request_deserializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.TimingsRequest.FromString,
+                    response_serializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.TimingsResponse.SerializeToString,
             ),
             'ExportExcel': grpc.unary_unary_rpc_method_handler(
                     servicer.ExportExcel,
@@ -1339,6 +1355,33 @@ class PortfolioService:
             '/govproj.evaluation.v1.PortfolioService/ListRisks',
             govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ListRisksRequest.SerializeToString,
             govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ListRisksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Timings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.evaluation.v1.PortfolioService/Timings',
+            govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.TimingsRequest.SerializeToString,
+            govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.TimingsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -301,6 +301,7 @@ class PortfolioServiceStub:
     ListProjects: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListProjectsRequest, _evaluation_pb2.ProjectsResponse]
     Dashboard: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.DashboardRequest, _evaluation_pb2.DashboardResponse]
     ListRisks: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ListRisksRequest, _evaluation_pb2.ListRisksResponse]
+    Timings: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.TimingsRequest, _evaluation_pb2.TimingsResponse]
     ExportExcel: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.ExcelResponse]
     ExportOcds: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.OcdsResponse]
 
@@ -311,6 +312,7 @@ class PortfolioServiceAsyncStub(PortfolioServiceStub):
     ListProjects: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListProjectsRequest, _evaluation_pb2.ProjectsResponse]  # type: ignore[assignment]
     Dashboard: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.DashboardRequest, _evaluation_pb2.DashboardResponse]  # type: ignore[assignment]
     ListRisks: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ListRisksRequest, _evaluation_pb2.ListRisksResponse]  # type: ignore[assignment]
+    Timings: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.TimingsRequest, _evaluation_pb2.TimingsResponse]  # type: ignore[assignment]
     ExportExcel: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.ExcelResponse]  # type: ignore[assignment]
     ExportOcds: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.OcdsResponse]  # type: ignore[assignment]
 
@@ -342,6 +344,13 @@ class PortfolioServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.ListRisksRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.ListRisksResponse, _abc.Awaitable[_evaluation_pb2.ListRisksResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def Timings(
+        self,
+        request: _evaluation_pb2.TimingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.TimingsResponse, _abc.Awaitable[_evaluation_pb2.TimingsResponse]]: ...
 
     @_abc_1.abstractmethod
     def ExportExcel(
