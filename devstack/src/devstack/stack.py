@@ -223,6 +223,7 @@ class Stack:
             "GOVPROJ_PORTAL_PUBLIC_URL": self.portal_url,
             "GOVPROJ_PORTAL_INTAKE_GRPC_TARGET": self.grpc_target("intake"),
             "GOVPROJ_PORTAL_REVIEW_GRPC_TARGET": self.grpc_target("review"),
+            "GOVPROJ_PORTAL_EVALUATION_GRPC_TARGET": self.grpc_target("evaluation"),
             "GOVPROJ_PORTAL_SERVICES": "{"
             + ",".join(f'"{s}":"{self.http_url(s)}"' for s in self.services)
             + "}",

@@ -89,6 +89,7 @@ def create_app(settings: PortalSettings) -> FastAPI:
         backend = Backend(
             intake_target=settings.intake_grpc_target,
             review_target=settings.review_grpc_target,
+            evaluation_target=settings.evaluation_grpc_target,
             timeout=settings.grpc_timeout_seconds,
         )
         app.state.auth = auth.AuthDeps(

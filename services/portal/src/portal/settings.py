@@ -35,6 +35,9 @@ class PortalSettings(BaseSettings):
     )
     intake_grpc_target: str = Field(default="127.0.0.1:9101", description="intake's gRPC host:port")
     review_grpc_target: str = Field(default="127.0.0.1:9102", description="review's gRPC host:port")
+    evaluation_grpc_target: str = Field(
+        default="127.0.0.1:9105", description="evaluation's gRPC host:port (the portfolio)"
+    )
     grpc_timeout_seconds: float = Field(default=5.0, gt=0, description="Deadline of every gRPC call")
     oidc_server_url: str = "http://127.0.0.1:8080"
     oidc_realm: str = "govproj"

@@ -15,6 +15,7 @@ import grpc.aio
 
 from govkit.errors import AppError, ErrorKind
 from govkit.grpckit import create_channel, error_from_rpc_error
+from govproj.evaluation.v1 import evaluation_pb2_grpc
 from govproj.intake.v1 import intake_pb2_grpc
 from govproj.review.v1 import (
     approval_pb2_grpc,
@@ -23,8 +24,9 @@ from govproj.review.v1 import (
     review_pb2_grpc,
     tasks_pb2_grpc,
 )
+from portal.adapters.sessions import active_org_metadata
 
-SERVICE_NAMES_ZH = {"intake": "项目申报服务", "review": "联审与审批服务"}
+SERVICE_NAMES_ZH = {"intake": "项目申报服务", "review": "联审与审批服务", "evaluation": "绩效评价服务"}
 _DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 _MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
@@ -68,6 +70,10 @@ _IDEMPOTENT = {
             ("ApprovalService", "GetApprovalDocument"),
         ]
     ],
+    "evaluation": [
+        f"/govproj.evaluation.v1.PortfolioService/{method}"
+        for method in ("GetProject", "ListProjects", "Dashboard", "ListRisks", "Timings")
+    ],
 }
 
 
@@ -85,7 +91,14 @@ def service_unavailable(service: str) -> AppError:
 class Backend:
     """Channels and stubs of intake and review; build it where the event loop runs."""
 
-    def __init__(self, *, intake_target: str, review_target: str, timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        intake_target: str,
+        review_target: str,
+        timeout: float,
+        evaluation_target: str = "127.0.0.1:9105",
+    ) -> None:
         self._timeout = timeout
         # A restarted service is found again within a couple of seconds (gRPC's default reconnect
         # backoff grows to two minutes, during which every page would say the service is down).
@@ -108,8 +121,16 @@ class Backend:
                 default_timeout=timeout,
                 options=options,
             ),
+            "evaluation": create_channel(
+                evaluation_target,
+                idempotent_methods=_IDEMPOTENT["evaluation"],
+                default_timeout=timeout,
+                options=options,
+            ),
         }
         intake, review = self._channels["intake"], self._channels["review"]
+        # The portfolio: every project across the lifecycle (项目库, 统计看板).
+        self.portfolio = evaluation_pb2_grpc.PortfolioServiceStub(self._channels["evaluation"])
         self.declarations = intake_pb2_grpc.DeclarationServiceStub(intake)
         self.orgs = intake_pb2_grpc.OrgServiceStub(intake)
         self.calls = intake_pb2_grpc.CallServiceStub(intake)
@@ -132,11 +153,11 @@ class Backend:
         *,
         token: str,
     ) -> Response:
-        """``method(request)`` as the user of ``token``; failures raised as the service's AppError."""
+        """``method(request)`` as the user of ``token`` (acting for the session's chosen org);
+        failures raised as the service's AppError."""
+        metadata = (("authorization", f"Bearer {token}"), *active_org_metadata())
         try:
-            return await method(
-                request, metadata=(("authorization", f"Bearer {token}"),), timeout=self._timeout
-            )
+            return await method(request, metadata=metadata, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
             if exc.code() in _DOWN:
                 raise service_unavailable(service) from exc

@@ -4,24 +4,61 @@ Tokens never reach the browser (no script can read or leak them), and three JWTs
 in a 4 KB cookie anyway. The store is in process memory: a restart signs users out of the portal
 (the issuer's SSO session signs them back in without a password). Several portal replicas need
 sticky sessions at the ingress (ADR 0014).
+
+A user whose token grants several orgs or tenants picks one (the switcher in the header); the
+session keeps the choice and every gRPC call of the request carries it as ``x-govproj-active-org``
+(:func:`active_org_metadata`), which each service checks against the token.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from govkit.auth import Principal
+from govkit.auth import ACTIVE_ORG_HEADER, Membership, Principal
 from portal.adapters.oidc import PendingLogin
 
 _PENDING_LOGIN_SECONDS = 600.0
 _MAX_PENDING = 10_000
 
+# The org the current request acts for, set from its session by the auth dependency. A context
+# variable rather than a parameter: every gRPC call of the request carries it, including those of
+# pages written before switching existed, without threading it through each call site.
+_ACTIVE_ORG: ContextVar[str | None] = ContextVar("govproj_portal_active_org", default=None)
+
+
+def active_org_metadata() -> tuple[tuple[str, str], ...]:
+    """gRPC metadata naming the org the current request acts for (none for single-org users)."""
+    value = _ACTIVE_ORG.get()
+    return ((ACTIVE_ORG_HEADER, value),) if value else ()
+
+
+@contextmanager
+def acting_for(session: PortalSession | None) -> Iterator[None]:
+    """Within the block, gRPC calls act for ``session``'s chosen org (tests, scripts)."""
+    token = _ACTIVE_ORG.set(session.active_org_header if session else None)
+    try:
+        yield
+    finally:
+        _ACTIVE_ORG.reset(token)
+
+
+def bind_request(session: PortalSession) -> None:
+    """For the rest of this request (its task), gRPC calls act for ``session``'s chosen org."""
+    _ACTIVE_ORG.set(session.active_org_header)
+
 
 @dataclass
 class PortalSession:
-    """One signed-in browser."""
+    """One signed-in browser.
+
+    ``principal`` is the user as they act now (the chosen membership's tenant and org), so pages
+    and role checks need not know about switching; ``granted`` is what the token grants.
+    """
 
     id: str
     csrf_token: str
@@ -32,6 +69,33 @@ class PortalSession:
     id_token: str | None
     expires_at: float
     last_seen: float = field(default_factory=time.monotonic)
+
+    @property
+    def granted(self) -> tuple[Membership, ...]:
+        """Every org or tenant the user may act for."""
+        return self.principal.granted
+
+    @property
+    def can_switch(self) -> bool:
+        """True when the token grants more than one membership (the switcher is shown)."""
+        return len(self.granted) > 1
+
+    @property
+    def active_org_header(self) -> str | None:
+        """The value services get as x-govproj-active-org; None when there is nothing to choose."""
+        active = self.principal.active
+        return active.key if self.can_switch and active is not None else None
+
+    def switch_to(self, value: str) -> None:
+        """Act for ``value`` (``tenant/org``); the platform's 403/400 when the token does not grant it."""
+        self.principal = self.principal.acting_as(value)
+
+    def replace_principal(self, principal: Principal) -> None:
+        """A refreshed token's principal, keeping the org chosen when the new token still grants it."""
+        active = self.principal.active
+        if active is not None and active in principal.granted:
+            principal = principal.acting_as(active.key)
+        self.principal = principal
 
 
 class SessionStore:

@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from govkit.auth import TokenVerifier
 from govkit.errors import AppError, ErrorKind
 from portal.adapters.oidc import OidcClient, new_pending_login, safe_next_path
-from portal.adapters.sessions import PortalSession, SessionStore
+from portal.adapters.sessions import PortalSession, SessionStore, bind_request
 from portal.settings import PortalSettings
 
 SESSION_COOKIE = "govproj_portal_session"
@@ -83,7 +83,7 @@ async def _refreshed(deps: AuthDeps, session: PortalSession) -> PortalSession | 
     session.refresh_token = tokens.refresh_token or session.refresh_token
     session.id_token = tokens.id_token or session.id_token
     session.expires_at = tokens.expires_at
-    session.principal = principal
+    session.replace_principal(principal)
     return session
 
 
@@ -98,6 +98,7 @@ async def current_session(request: Request, deps: AuthDep) -> PortalSession:
         deps.sessions.drop(session.id)
         raise LoginRequired(next_path if request.method == "GET" else "/")
     request.state.session = live
+    bind_request(live)  # this request's gRPC calls act for the session's chosen org
     return live
 
 
@@ -190,6 +191,25 @@ async def logout(
         response = RedirectResponse(target or "/signed-out", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post("/switch-org", include_in_schema=False)
+async def switch_org(
+    request: Request,
+    deps: AuthDep,
+    active_org: Annotated[str, Form(max_length=200)] = "",
+    csrf_token: Annotated[str | None, Form()] = None,
+    next: Annotated[str | None, Form()] = None,
+) -> Response:
+    """Act for another org or tenant the token grants (the header's switcher); CSRF-checked.
+
+    An org not granted is refused with the services' own 403 (ACTIVE_ORG_NOT_GRANTED), so a forged
+    form gets no further than a forged header would.
+    """
+    session = await current_session(request, deps)
+    check_csrf(session, csrf_token)
+    session.switch_to(active_org)
+    return RedirectResponse(safe_next_path(next), status_code=303)
 
 
 def login_redirect(next_path: str) -> RedirectResponse:
