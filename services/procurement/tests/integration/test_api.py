@@ -24,7 +24,7 @@ from procurement.entrypoints import grpc as grpc_api
 from procurement.entrypoints.rest import routers
 from procurement.service import ProcurementDeps
 
-from .conftest import CONTRACTOR, PDF, SECRET
+from .conftest import CONTRACTOR, PDF, SECRET, credit_code
 
 pytestmark = pytest.mark.integration
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "ocds-release-package.json"
@@ -237,6 +237,120 @@ async def test_rest_flow_and_every_endpoint_refuses_other_tenants_and_roles(
             )
             assert refused.status_code == 403
         assert (await unit.get("/v1/projects/not-a-uuid")).status_code == 404
+
+
+async def test_a_testing_contract_by_rest_and_grpc_refused_for_the_contractor_with_wuxing_17(
+    deps: ProcurementDeps, tenants: Any, h: Any
+) -> None:
+    """The tester (检测/测评) as a procurement role over both APIs: the contractor may not test
+    (wuxing-2023 §17, 422 with the check), another supplier may; other tenants see nothing of it."""
+    tenant = tenants.wuxing
+    declaration_id = await h.grant(deps, tenant, amount="800000.00")
+    users = {"unit": h.who(tenant, "applicant"), "other_unit": h.who(tenants.city, "applicant")}
+    app = app_for(deps, users)
+    async with client(app, "unit") as unit, client(app, "other_unit") as outsider:
+        version = (await unit.get(f"/v1/projects/{declaration_id}")).json()["project"]["version"]
+        built = await unit.post(
+            f"/v1/projects/{declaration_id}/procurements", json={"version": version, "method": "open_tender"}
+        )
+        assert built.status_code == 201, built.text
+        for kind in ("tender_documents", "award_notice", "contract"):
+            await unit.post(
+                f"/v1/procurements/{built.json()['id']}/documents",
+                data={"kind": kind},
+                files={"file": (f"{kind}.pdf", PDF + kind.encode(), "application/pdf")},
+            )
+        current = (await unit.get(f"/v1/procurements/{built.json()['id']}")).json()
+        filed = await unit.post(
+            f"/v1/procurements/{built.json()['id']}/filing", json={**CONTRACT, "version": current["version"]}
+        )
+        assert filed.status_code == 201, filed.text
+
+        unknown = await unit.post(
+            f"/v1/projects/{declaration_id}/procurements",
+            json={"version": 1, "method": "inquiry", "role": "designer"},
+        )
+        assert unknown.status_code == 400 and unknown.json()["error"]["code"] == "VALIDATION_FAILED"
+        version = (await unit.get(f"/v1/projects/{declaration_id}")).json()["project"]["version"]
+        started = await unit.post(
+            f"/v1/projects/{declaration_id}/procurements",
+            json={"version": version, "method": "inquiry", "role": "testing", "title": "第三方验收测试"},
+        )
+        assert started.status_code == 201, started.text
+        testing = started.json()
+        assert testing["role"] == "testing" and testing["role_zh"] == "检测（测评）合同"
+        for kind in ("tender_documents", "award_notice", "contract"):
+            up = await unit.post(
+                f"/v1/procurements/{testing['id']}/documents",
+                data={"kind": kind},
+                files={"file": (f"jc-{kind}.pdf", PDF + b"jc" + kind.encode(), "application/pdf")},
+            )
+            assert up.status_code == 201, up.text
+        current = (await unit.get(f"/v1/procurements/{testing['id']}")).json()
+        body = {**CONTRACT, "contract_no": "JC-1", "amount": "20000.00", "version": current["version"]}
+        refused = await unit.post(f"/v1/procurements/{testing['id']}/filing", json=body)
+        assert refused.status_code == 422, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "FILING_REFUSED" and error["cite"] == ["wuxing-2023 §17"]
+        failed = [c for c in error["details"]["checks"] if not c["passed"]]
+        assert [c["code"] for c in failed] == ["DESIGNER_SUPERVISOR_TESTER_EXCLUDED"]
+        assert "承建单位" in failed[0]["message"]
+
+        # Other tenants: the testing procurement does not exist for them.
+        assert (await outsider.get(f"/v1/procurements/{testing['id']}")).status_code == 404
+        assert (await outsider.post(f"/v1/procurements/{testing['id']}/filing", json=body)).status_code == 404
+        assert (
+            await outsider.post(
+                f"/v1/procurements/{testing['id']}/documents",
+                data={"kind": "other"},
+                files={"file": ("x.pdf", PDF, "application/pdf")},
+            )
+        ).status_code == 404
+
+    # gRPC: the same role by name; the tester files with its own credit code.
+    [(_, servicer)] = grpc_api.servicers(deps)
+    reset = _principal.set(h.who(tenant, "applicant"))
+    try:
+        shown = await servicer.GetProcurement(
+            procurement_pb2.GetProcurementRequest(procurement_id=testing["id"]), None
+        )
+        assert shown.procurement.role == "testing" and shown.procurement.status == "started"
+        terms = procurement_pb2.ContractTerms(
+            contract_no="JC-1",
+            supplier_name="某某软件测评中心有限公司",
+            supplier_credit_code=credit_code("91330502MA2B3C4D5"),
+            amount=common_pb2.Money(amount="20000.00"),
+            signed_on="2025-03-03",
+            period_start="2025-03-10",
+            period_end="2025-06-30",
+            warranty_months=36,
+            ip_clause="测试文档归建设单位",
+            termination_clause="可解除",
+        )
+        done = await servicer.FileContract(
+            procurement_pb2.FileContractRequest(
+                procurement_id=testing["id"], version=shown.procurement.version, terms=terms
+            ),
+            None,
+        )
+        assert done.filing.role == "testing"
+        assert any(c.code == "DESIGNER_SUPERVISOR_TESTER_EXCLUDED" and c.passed for c in done.filing.checks)
+        with pytest.raises(AppError) as bad_role:
+            await servicer.StartProcurement(
+                procurement_pb2.StartProcurementRequest(
+                    declaration_id=declaration_id, version=1, method="inquiry", role="tester"
+                ),
+                None,
+            )
+        assert bad_role.value.kind is ErrorKind.INVALID
+        _principal.set(h.who(tenants.city, "applicant"))
+        with pytest.raises(AppError) as hidden:
+            await servicer.GetProcurement(
+                procurement_pb2.GetProcurementRequest(procurement_id=testing["id"]), None
+            )
+        assert hidden.value.kind is ErrorKind.NOT_FOUND
+    finally:
+        _principal.reset(reset)
 
 
 async def test_webhook_signature_replay_and_the_same_release_twice(

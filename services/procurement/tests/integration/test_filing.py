@@ -20,7 +20,7 @@ from procurement.service import procurements as procurement_service
 from procurement.service import projects as project_service
 from procurement.service import sweep as sweep_service
 
-from .conftest import OTHER_SUPPLIER, PDF, SUPERVISOR
+from .conftest import CONTRACTOR, OTHER_SUPPLIER, PDF, SUPERVISOR, credit_code
 
 pytestmark = pytest.mark.integration
 
@@ -274,6 +274,109 @@ async def test_wuxing_supervision_first_independent_and_designer_not_contractor(
         "DESIGNER_SUPERVISOR_TESTER_EXCLUDED",
         "IP_OWNERSHIP_STATED",
     }
+
+
+TESTER = credit_code("91330502MA2B3C4D5")
+DESIGNER = "甲县数字规划设计院有限公司"
+
+
+def _exclusion(error: AppError) -> dict[str, Any]:
+    failed = [c for c in error.details["checks"] if not c["passed"]]
+    assert [c["code"] for c in failed] == ["DESIGNER_SUPERVISOR_TESTER_EXCLUDED"], failed
+    assert failed[0]["cite"] == ["wuxing-2023 §17"] and error.cite == ["wuxing-2023 §17"]
+    return failed[0]
+
+
+async def test_wuxing_the_tester_is_not_the_contractor_supervisor_or_designer(
+    deps: ProcurementDeps, tenants: Any, h: Any
+) -> None:
+    """wuxing-2023 §17: a supplier that designs, supervises or tests the project takes no other part
+    in its procurement — the testing (检测/测评) contract is refused for the contractor, the
+    supervisor and the designer, and a contract is refused for the filed tester."""
+    tenant = tenants.wuxing
+    declaration_id = await h.grant(deps, tenant, amount="2000000.00", designer_org=DESIGNER)
+    unit = h.who(tenant, "applicant")
+    await procure_and_file(
+        deps,
+        h,
+        tenant,
+        declaration_id,
+        role=Role.SUPERVISION,
+        supplier_name="某某监理咨询有限公司",
+        supplier_credit_code=SUPERVISOR,
+        amount=Decimal("40000.00"),
+    )
+    await procure_and_file(deps, h, tenant, declaration_id, amount=Decimal("1500000.00"))
+    testing = await begin(deps, h, tenant, declaration_id, role=Role.TESTING, method=Method.INQUIRY)
+    assert testing.role is Role.TESTING
+    await upload_all(deps, h, tenant, testing.id)
+    for party, zh, overrides in (
+        ("contractor", "承建单位", {"supplier_credit_code": CONTRACTOR}),
+        ("supervisor", "监理单位", {"supplier_credit_code": SUPERVISOR}),
+        ("designer", "设计单位", {"supplier_name": DESIGNER, "supplier_credit_code": OTHER_SUPPLIER}),
+    ):
+        with pytest.raises(AppError) as refused:
+            await file(deps, h, tenant, testing.id, amount=Decimal("30000.00"), **overrides)
+        assert refused.value.code == "FILING_REFUSED", party
+        assert zh in _exclusion(refused.value)["message"], party
+    # Nothing of the refused filings was written.
+    view = await procurement_service.get_procurement(deps=deps, principal=unit, procurement_id=testing.id)
+    assert view.filing is None and view.procurement.status.value == "started"
+
+    filed = await file(
+        deps,
+        h,
+        tenant,
+        testing.id,
+        contract_no="JC-2025-001",
+        supplier_name="某某软件测评中心有限公司",
+        supplier_credit_code=TESTER,
+        amount=Decimal("30000.00"),
+    )
+    exclusion = next(c for c in filed.checks if c.code == "DESIGNER_SUPERVISOR_TESTER_EXCLUDED")
+    assert exclusion.passed and exclusion.cite == ("wuxing-2023 §17",) and filed.role is Role.TESTING
+    assert "AMOUNT_WITHIN_APPROVAL" not in {c.code for c in filed.checks}  # not a construction lot
+    events = await h.outbox(deps.uow, tenant, "govproj.procurement.v1.contract.filed")
+    assert [e["payload"]["role"] for e in events] == ["supervision", "construction", "testing"]
+    assert len(await h.outbox(deps.uow, tenant, "govproj.procurement.v1.procurement.started")) == 1
+    project = await project_service.get_project(deps=deps, principal=unit, declaration_id=declaration_id)
+    assert project.project.status is ProjectStatus.CONSTRUCTION
+
+    # The other way round: a project whose tester is filed first may not be built by the tester.
+    second = await h.grant(deps, tenant, amount="2000000.00", designer_org=DESIGNER)
+    await procure_and_file(
+        deps,
+        h,
+        tenant,
+        second,
+        role=Role.SUPERVISION,
+        supplier_credit_code=SUPERVISOR,
+        amount=Decimal("40000.00"),
+    )
+    await procure_and_file(
+        deps, h, tenant, second, role=Role.TESTING, supplier_credit_code=TESTER, amount=Decimal("30000.00")
+    )
+    construction = await begin(deps, h, tenant, second)
+    await upload_all(deps, h, tenant, construction.id)
+    with pytest.raises(AppError) as tester_builds:
+        await file(
+            deps, h, tenant, construction.id, amount=Decimal("1500000.00"), supplier_credit_code=TESTER
+        )
+    assert "检测（测评）单位" in _exclusion(tester_builds.value)["message"]
+
+
+async def test_a_pack_without_the_rule_files_a_testing_contract_of_the_contractor(
+    deps: ProcurementDeps, tenants: Any, h: Any
+) -> None:
+    """qiaokou-2022 has no designer/supervisor/tester exclusion: no such check (no rule, no check)."""
+    tenant = tenants.qiaokou
+    declaration_id = await h.grant(deps, tenant)
+    await procure_and_file(deps, h, tenant, declaration_id)
+    filed = await procure_and_file(
+        deps, h, tenant, declaration_id, role=Role.TESTING, amount=Decimal("20000.00")
+    )
+    assert filed.role is Role.TESTING
+    assert "DESIGNER_SUPERVISOR_TESTER_EXCLUDED" not in {c.code for c in filed.checks}
 
 
 async def test_a_discredited_supplier_is_refused_while_listed(

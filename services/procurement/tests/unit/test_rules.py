@@ -116,6 +116,47 @@ def test_the_designer_by_name_may_not_build() -> None:
     assert rules.failures(no_rule) == []  # a pack without the rule does not exclude the designer
 
 
+CODE_C = "91230500MA1D2M5N72"
+
+
+def test_the_tester_takes_no_other_part_in_the_project_wuxing_17() -> None:
+    """wuxing-2023 §17: whoever tests the project is neither its contractor, supervisor nor designer."""
+    tester_builds = rules.check_filing(Role.CONSTRUCTION, terms(), ctx(tester_credit_codes=(CODE_A,)))
+    (failed,) = rules.failures(tester_builds)
+    assert failed.code == "DESIGNER_SUPERVISOR_TESTER_EXCLUDED" and failed.cite == ("p §17",)
+    assert "检测（测评）单位" in failed.message
+    contractor_tests = rules.check_filing(Role.TESTING, terms(), ctx(contractor_credit_codes=(CODE_A,)))
+    (failed,) = rules.failures(contractor_tests)
+    assert failed.code == "DESIGNER_SUPERVISOR_TESTER_EXCLUDED" and "承建单位" in failed.message
+    supervisor_tests = rules.check_filing(Role.TESTING, terms(), ctx(supervisor_credit_codes=(CODE_A,)))
+    assert [c.code for c in rules.failures(supervisor_tests)] == ["DESIGNER_SUPERVISOR_TESTER_EXCLUDED"]
+    designer_tests = rules.check_filing(Role.TESTING, terms(supplier_name="设计院"), ctx())
+    assert [c.code for c in rules.failures(designer_tests)] == ["DESIGNER_SUPERVISOR_TESTER_EXCLUDED"]
+    tester_supervises = rules.check_filing(Role.SUPERVISION, terms(), ctx(tester_credit_codes=(CODE_A,)))
+    assert [c.code for c in rules.failures(tester_supervises)] == ["DESIGNER_SUPERVISOR_TESTER_EXCLUDED"]
+    independent = rules.check_filing(
+        Role.TESTING,
+        terms(),
+        ctx(
+            contractor_credit_codes=(CODE_B,),
+            supervisor_credit_codes=(CODE_C,),
+            tester_credit_codes=(CODE_A,),
+        ),
+    )
+    assert rules.failures(independent) == []
+    # A testing contract is not a construction contract: it is not summed against the approval.
+    assert "AMOUNT_WITHIN_APPROVAL" not in codes(independent) and "SUPERVISOR_INDEPENDENT" not in codes(
+        independent
+    )
+
+
+def test_a_pack_without_the_exclusion_rule_does_not_check_the_tester() -> None:
+    checks = rules.check_filing(
+        Role.TESTING, terms(), ctx(contractor_credit_codes=(CODE_A,), exclusion_cite=())
+    )
+    assert rules.failures(checks) == [] and "DESIGNER_SUPERVISOR_TESTER_EXCLUDED" not in codes(checks)
+
+
 def test_no_rule_no_check() -> None:
     checks = rules.check_filing(
         Role.CONSTRUCTION, terms(warranty_months=0), ctx(warranty_min_years=None, filing_workdays=None)

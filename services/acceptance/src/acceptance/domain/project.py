@@ -62,7 +62,7 @@ class Contract:
     id: str
     tenant_id: str
     declaration_id: str
-    role: str  # "construction" | "supervision"
+    role: str  # "construction" | "supervision" | "testing" (only construction is summed)
     amount: Decimal
     signed_on: date
     period_end: date | None

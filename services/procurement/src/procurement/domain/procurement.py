@@ -1,7 +1,8 @@
 """A procurement (采购) of an approved project and its contract filing (合同备案), with the checks
 the packs ask of a filing, each with the articles it rests on.
 
-A procurement has a role: ``construction`` (承建) or ``supervision`` (监理). Once its contract is
+A procurement has a role: ``construction`` (承建), ``supervision`` (监理) or ``testing`` (检测/测评:
+a third-party test or assessment service procured for the project). Once its contract is
 signed the filing clock runs (the pack's contract_filing_workdays, e.g. qiaokou-2022 §25: 5 working
 days); a late filing is accepted but marked overdue.
 """
@@ -50,9 +51,10 @@ class Role(StrEnum):
 
     CONSTRUCTION = "construction"
     SUPERVISION = "supervision"
+    TESTING = "testing"  # 检测/测评 (e.g. the third-party acceptance test, a security assessment)
 
 
-ROLE_ZH = {Role.CONSTRUCTION: "承建合同", Role.SUPERVISION: "监理合同"}
+ROLE_ZH = {Role.CONSTRUCTION: "承建合同", Role.SUPERVISION: "监理合同", Role.TESTING: "检测（测评）合同"}
 
 
 class ProcurementStatus(StrEnum):
@@ -214,13 +216,14 @@ class FilingContext:
     supervisor_credit_codes: tuple[str, ...]  # filed supervision contracts' suppliers
     contractor_credit_codes: tuple[str, ...]  # filed construction contracts' suppliers
     independence_cite: tuple[str, ...]
-    excluded_parties: tuple[str, ...]  # names/credit codes of the designer, supervisor, tester
+    excluded_parties: tuple[str, ...]  # name/credit code of the declaration's designer
     exclusion_cite: tuple[str, ...]
     discredited: bool
     discredited_cite: tuple[str, ...]
     ip_cite: tuple[str, ...]
     termination_cite: tuple[str, ...]
     months_per_year: int = 12
+    tester_credit_codes: tuple[str, ...] = ()  # filed testing contracts' suppliers
 
 
 def invalid(field_name: str, message: str) -> AppError:
@@ -364,12 +367,8 @@ def check_filing(role: Role, terms: ContractTerms, ctx: FilingContext) -> list[C
                 cite=ctx.independence_cite,
             )
         )
-    else:
+    elif role is Role.CONSTRUCTION:
         clash = any(_same_party(terms.supplier_credit_code, c) for c in ctx.supervisor_credit_codes)
-        excluded = any(
-            _same_party(terms.supplier_credit_code, p) or _same_party(terms.supplier_name, p)
-            for p in ctx.excluded_parties
-        )
         checks.append(
             Check(
                 "SUPERVISOR_INDEPENDENT",
@@ -379,18 +378,62 @@ def check_filing(role: Role, terms: ContractTerms, ctx: FilingContext) -> list[C
                 cite=ctx.independence_cite,
             )
         )
-        if ctx.exclusion_cite:
-            checks.append(
-                Check(
-                    "DESIGNER_SUPERVISOR_TESTER_EXCLUDED",
-                    not excluded and not clash,
-                    blocking=True,
-                    message="为项目提供整体设计、监理、检测服务的供应商不得承建本项目"
-                    + ("；该供应商为本项目的设计、监理或检测单位" if excluded or clash else ""),
-                    cite=ctx.exclusion_cite,
-                )
-            )
+    exclusion = exclusion_check(role, terms, ctx)
+    if exclusion is not None:
+        checks.append(exclusion)
     return checks
+
+
+# What each role's supplier may not also be (wuxing-2023 §17: whoever designs, supervises or tests
+# the project takes no other part in its procurement). A supervisor who is the contractor is
+# SUPERVISOR_INDEPENDENT's finding on the supervision contract, so it is not repeated there.
+_EXCLUDED_ROLES: dict[Role, tuple[str, ...]] = {
+    Role.CONSTRUCTION: ("designer", "supervisor", "tester"),
+    Role.SUPERVISION: ("designer", "tester"),
+    Role.TESTING: ("designer", "supervisor", "contractor"),
+}
+_PARTY_ZH = {
+    "designer": "设计单位",
+    "supervisor": "监理单位",
+    "tester": "检测（测评）单位",
+    "contractor": "承建单位",
+}
+_EXCLUSION_MESSAGE = {
+    Role.CONSTRUCTION: "为项目提供整体设计、监理、检测服务的供应商不得承建本项目",
+    Role.SUPERVISION: "为项目提供整体设计、检测服务的供应商不得再承担本项目监理",
+    Role.TESTING: "为项目提供整体设计、监理服务的供应商及承建单位不得承担本项目检测（测评）",
+}
+
+
+def exclusion_check(role: Role, terms: ContractTerms, ctx: FilingContext) -> Check | None:
+    """The supplier is none of the project's other excluded parties (designer by name or credit
+    code, filed supervisors, testers and contractors by credit code); None where the pack has no
+    such rule."""
+    if not ctx.exclusion_cite:
+        return None
+    parties: dict[str, tuple[str, ...]] = {
+        "designer": ctx.excluded_parties,
+        "supervisor": ctx.supervisor_credit_codes,
+        "tester": ctx.tester_credit_codes,
+        "contractor": ctx.contractor_credit_codes,
+    }
+    found = [
+        party
+        for party in _EXCLUDED_ROLES[role]
+        if any(
+            _same_party(terms.supplier_credit_code, p)
+            or (party == "designer" and _same_party(terms.supplier_name, p))
+            for p in parties[party]
+        )
+    ]
+    return Check(
+        "DESIGNER_SUPERVISOR_TESTER_EXCLUDED",
+        not found,
+        blocking=True,
+        message=_EXCLUSION_MESSAGE[role]
+        + ("；该供应商为本项目的" + "、".join(_PARTY_ZH[p] for p in found) if found else ""),
+        cite=ctx.exclusion_cite,
+    )
 
 
 def supervision_check(*, required: bool | None, filed_supervision: bool, cite: Sequence[str]) -> Check | None:

@@ -362,6 +362,7 @@ async def filing_context(
     others = [f for f in await repository.filings_of(session, project.declaration_id)]
     construction = [f for f in others if f.role is Role.CONSTRUCTION]
     supervision = [f for f in others if f.role is Role.SUPERVISION]
+    testing = [f for f in others if f.role is Role.TESTING]
     warranty = reqs["warranty_min_years"]
     supervision_req = reqs["supervision_required"]
     validity = reqs["approval_validity_months"]
@@ -395,6 +396,7 @@ async def filing_context(
         supervision_cite=tuple(supervision_req.cite),
         supervisor_credit_codes=tuple(f.terms.supplier_credit_code for f in supervision),
         contractor_credit_codes=tuple(f.terms.supplier_credit_code for f in construction),
+        tester_credit_codes=tuple(f.terms.supplier_credit_code for f in testing),
         independence_cite=tuple(independence),
         excluded_parties=tuple(p for p in (project.designer_org,) if p),
         exclusion_cite=tuple(cite_of(deps.obligations(project, "designer_supervisor_tester_excluded"))),

@@ -317,7 +317,7 @@ class Procurement(_message.Message):
     id: _builtins.str
     declaration_id: _builtins.str
     role: _builtins.str
-    """construction | supervision"""
+    """construction | supervision | testing (检测/测评)"""
     method: _builtins.str
     """open_tender | invited_tender | competitive_negotiation | competitive_consultation |"""
     title: _builtins.str

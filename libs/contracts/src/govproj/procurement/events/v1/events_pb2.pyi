@@ -115,7 +115,7 @@ Global___PackFacts: _TypeAlias = PackFacts  # noqa: Y015
 class ContractFiled(_message.Message):
     """Subject: govproj.procurement.v1.contract.filed
     A contract was filed (合同备案). role "construction" is the contract acceptance is about;
-    "supervision" is the 监理 contract of the same project.
+    "supervision" is the 监理 contract of the same project, "testing" a 检测/测评 service contract.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -146,7 +146,7 @@ class ContractFiled(_message.Message):
     tenant_id: _builtins.str
     project_code: _builtins.str
     role: _builtins.str
-    """"construction" | "supervision" """
+    """"construction" | "supervision" | "testing" """
     signed_on: _builtins.str
     """ISO date"""
     period_start: _builtins.str
