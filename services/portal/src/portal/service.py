@@ -18,10 +18,11 @@ from google.protobuf.message import Message
 
 from govkit.errors import AppError, ErrorKind
 from govproj.common.v1 import common_pb2
+from govproj.evaluation.v1 import evaluation_pb2
 from govproj.intake.v1 import intake_pb2
 from govproj.review.v1 import approval_pb2, experts_pb2, plan_pb2, review_pb2, tasks_pb2
 from portal.adapters.backend import Backend
-from portal.domain.labels import DECLARATION_STATUS_BY_NUMBER, DECLARATION_STATUS_ZH
+from portal.domain.labels import DECLARATION_STATUS_BY_NUMBER, DECLARATION_STATUS_ZH, PORTFOLIO_STAGE_ZH
 
 PAGE_SIZE = 20
 # The dashboard reads at most this many declarations (pages of 200); beyond it says so.
@@ -363,3 +364,144 @@ def chart_data(board: Dashboard) -> dict[str, Any]:
             "amounts": [str(b["amount"]) for b in board.by_org.values()],
         },
     }
+
+
+# ------------------------------------------------------------------------------------------------
+# The portfolio (evaluation): 项目库 across the lifecycle, 统计看板
+# ------------------------------------------------------------------------------------------------
+
+LIFECYCLE_PAGE_SIZE = 20
+OVERDUE_SHOWN = 10
+DASHBOARD_GROUPS = ("year", "stage", "tenant", "department")
+
+
+@dataclass(frozen=True)
+class LifecycleFilters:
+    """The 项目库's filters over the portfolio (every stage, from declaration to operation)."""
+
+    year: int = 0
+    tenant_id: str = ""
+    org_id: str = ""
+    stage: str = ""
+    category: str = ""
+    amount_min: str = ""  # decimal strings, already checked by the form
+    amount_max: str = ""
+    overdue: bool = False
+    name_contains: str = ""
+    page: int = 1
+
+    def request(self, page_size: int = LIFECYCLE_PAGE_SIZE) -> evaluation_pb2.ListProjectsRequest:
+        """The gRPC request for these filters and this page."""
+        return evaluation_pb2.ListProjectsRequest(
+            year=self.year,
+            tenant_id=self.tenant_id,
+            org_id=self.org_id,
+            stage=self.stage,
+            category=self.category,
+            amount_min=common_pb2.Money(amount=self.amount_min) if self.amount_min else None,
+            amount_max=common_pb2.Money(amount=self.amount_max) if self.amount_max else None,
+            overdue=self.overdue,
+            name_contains=self.name_contains,
+            limit=page_size,
+            offset=(max(self.page, 1) - 1) * page_size,
+        )
+
+
+def project_dict(message: evaluation_pb2.Project) -> dict[str, Any]:
+    """A portfolio row for a template, with the declared amount as a plain string."""
+    data = as_dict(message)
+    data["amount_value"] = message.declared_amount.amount if message.HasField("declared_amount") else ""
+    return data
+
+
+async def lifecycle_list(*, backend: Backend, token: str, filters: LifecycleFilters) -> dict[str, Any]:
+    """One page of the projects the user may see across the lifecycle, with the total and pages."""
+    response = await backend.call(
+        "evaluation", backend.portfolio.ListProjects, filters.request(), token=token
+    )
+    pages = max(1, -(-int(response.total) // LIFECYCLE_PAGE_SIZE))
+    return {
+        "items": [project_dict(p) for p in response.projects],
+        "total": int(response.total),
+        "page": filters.page,
+        "pages": pages,
+    }
+
+
+@dataclass
+class PortfolioBoard:
+    """统计看板 from the portfolio: one section per read, each may fail on its own."""
+
+    groups: dict[str, Section]  # by year, stage, tenant, department: rows of DashboardRow dicts
+    overdue: Section  # {"total": n, "items": [...]} (the first OVERDUE_SHOWN)
+    timings: Section  # TimingsResponse as a dict
+    year: int = 0
+
+
+async def portfolio_board(*, backend: Backend, token: str, year: int = 0) -> PortfolioBoard:
+    """Counts and amounts by year, stage, tenant and department, the overdue projects and the
+    approval/acceptance times in working days: six reads of evaluation's portfolio, concurrently."""
+
+    async def group(by: str) -> list[dict[str, Any]]:
+        got = await backend.call(
+            "evaluation",
+            backend.portfolio.Dashboard,
+            evaluation_pb2.DashboardRequest(by=by, year=year),
+            token=token,
+        )
+        rows = [as_dict(r) for r in got.rows]
+        for r in rows:
+            r["projects"] = int(r["projects"])  # int64 comes out of MessageToDict as a string
+        return rows
+
+    async def overdue() -> dict[str, Any]:
+        return await lifecycle_list(
+            backend=backend,
+            token=token,
+            filters=LifecycleFilters(year=year, overdue=True),
+        )
+
+    async def timings() -> dict[str, Any]:
+        got = await backend.call(
+            "evaluation", backend.portfolio.Timings, evaluation_pb2.TimingsRequest(year=year), token=token
+        )
+        data = as_dict(got)
+        for row in [data.setdefault("overall", {}), *data.get("by_year", [])]:
+            for name in ("approval", "acceptance"):
+                stats = row.setdefault(name, {})
+                stats["projects"] = int(stats.get("projects", 0))
+        return data
+
+    *grouped, late, timed = await asyncio.gather(
+        *(_section(group(by)) for by in DASHBOARD_GROUPS), _section(overdue()), _section(timings())
+    )
+    return PortfolioBoard(
+        groups=dict(zip(DASHBOARD_GROUPS, grouped, strict=True)), overdue=late, timings=timed, year=year
+    )
+
+
+def _amount(row: dict[str, Any], name: str) -> str:
+    return str((row.get(name) or {}).get("amount") or "0")
+
+
+def portfolio_chart_data(board: PortfolioBoard) -> dict[str, Any]:
+    """The series the portfolio charts draw (amounts as decimal strings, never floats)."""
+    out: dict[str, Any] = {}
+    for by, section in board.groups.items():
+        rows = section.data or []
+        labels = [
+            PORTFOLIO_STAGE_ZH.get(r["key"], r["key"]) if by == "stage" else (r["key"] or "—") for r in rows
+        ]
+        out[by] = {
+            "labels": labels,
+            "counts": [int(r["projects"]) for r in rows],
+            "declared": [_amount(r, "declared") for r in rows],
+            "approved": [_amount(r, "approved") for r in rows],
+        }
+    by_year = (board.timings.data or {}).get("by_year", [])
+    out["timings"] = {
+        "labels": [r["key"] for r in by_year],
+        "approval": [(r.get("approval") or {}).get("mean_workdays", 0) for r in by_year],
+        "acceptance": [(r.get("acceptance") or {}).get("mean_workdays", 0) for r in by_year],
+    }
+    return out

@@ -36,6 +36,7 @@ FIELD_BY_CODE: dict[str, dict[str, str]] = {
     "draw": {"PANEL_SIZE_INVALID": "size", "EXPERT_POOL_TOO_SMALL": "size"},
     "step": {"STEP_REFERENCE_REQUIRED": "reference"},
     "org": {},
+    "projects": {"TENANT_NOT_VISIBLE": "tenant"},
     "plan_compile": {},
     "application": {},
 }

@@ -84,3 +84,24 @@ DOC_TYPE_ZH = {
 def zh(table: dict[str, str], code: str) -> str:
     """The label of ``code`` in ``table``, the code itself when the table has none."""
     return table.get(code, code)
+
+
+# The portfolio's lifecycle stages and overdue items (evaluation's codes).
+PORTFOLIO_STAGE_ZH = {
+    "review": "审查中",
+    "planned": "已列入计划",
+    "approved": "已批复",
+    "procurement": "采购中",
+    "construction": "建设中",
+    "acceptance": "验收中",
+    "operation": "已验收运行",
+    "rejected": "未通过",
+    "withdrawn": "已撤回",
+    "terminated": "已终止",
+}
+OVERDUE_ZH = {
+    "approval_lapsed": "批复有效期已过仍未采购",
+    "construction_overdue": "超过合同工期仍未验收",
+    "self_evaluation_missed": "逾期未开展绩效自评",
+    "rectification_escalated": "整改逾期未完成",
+}

@@ -127,57 +127,112 @@ async def home(request: Request, deps: AuthDep, backend: BackendDep, templates: 
     return render(templates, request, "tasks.html", session, title="我的待办", tasks=tasks)
 
 
+# The 项目库 has two views: every project across the lifecycle (evaluation's portfolio: stage,
+# overdue, a city's counties) and the declarations in intake (drafts and declaration statuses,
+# which the portfolio learns of only once submitted). Construction units start on their
+# declarations, everyone else on the lifecycle.
+PROJECT_VIEWS = ("lifecycle", "declarations")
+_UNIT_ROLES = ("applicant", "unit_head")
+
+
+def _default_view(session: PortalSession) -> str:
+    return "declarations" if session.principal.has_role(*_UNIT_ROLES) else "lifecycle"
+
+
 @router.get("/projects", response_class=HTMLResponse)
 async def projects(
     request: Request,
     session: CurrentSession,
     backend: BackendDep,
     templates: TemplatesDep,
+    view: str = "",
     status: str = "",
     year: str = "",
+    tenant: str = "",
     org: str = "",
+    stage: str = "",
     q: str = "",
     supplementary: str = "",
     category: str = "",
     amount_min: str = "",
     amount_max: str = "",
+    overdue: str = "",
     page: str = "",
 ) -> Response:
-    """项目库: the declarations the user may see, filtered (as intake's list answers) and paged."""
+    """项目库: the projects the user may see, filtered and paged (lifecycle or declarations view)."""
+    chosen = view if view in PROJECT_VIEWS else _default_view(session)
     query = {
-        "status": status,
+        "view": chosen,
         "year": year,
         "org": org,
         "q": q,
-        "supplementary": supplementary,
         "category": category,
         "amount_min": amount_min,
         "amount_max": amount_max,
     }
+    if chosen == "lifecycle":
+        query |= {"tenant": tenant, "stage": stage, "overdue": "yes" if overdue == "yes" else ""}
+    else:
+        query |= {"status": status, "supplementary": supplementary}
     errors = FormErrors()
     low = parse_amount(amount_min, name="amount_min", errors=errors, required=False)
     high = parse_amount(amount_max, name="amount_max", errors=errors, required=False)
     year_value = parse_int(year, name="year", errors=errors, required=False)
-    filters = service.ProjectFilters(
-        status=status,
-        target_year=year_value or 0,
-        org_id=org.strip(),
-        name_contains=q.strip(),
-        supplementary=supplementary if supplementary in ("yes", "no") else "",
-        category=category,
-        amount_min=low or "",
-        amount_max=high or "",
-        page_token=page,
-    )
-    listing: dict[str, Any] = {"items": [], "next_page_token": "", "total": 0}
-    if not errors:
-        try:
-            listing = await service.project_list(backend=backend, token=session.access_token, filters=filters)
-        except AppError as err:
-            if err.kind is ErrorKind.UNAVAILABLE:
-                raise
-            errors = errors_from(err, form="projects", known_fields=set(query))
-    next_url = "/projects?" + urlencode({**query, "page": listing["next_page_token"]})
+    listing: dict[str, Any] = {"items": [], "next_page_token": "", "total": 0, "page": 1, "pages": 1}
+    next_url = prev_url = ""
+    if chosen == "lifecycle":
+        page_number = parse_int(page, name="page", errors=errors, required=False) or 1
+        if page_number < 1:
+            errors.add("page", "页码应为正整数")
+        filters = service.LifecycleFilters(
+            year=year_value or 0,
+            tenant_id=tenant.strip(),
+            org_id=org.strip(),
+            stage=stage,
+            category=category,
+            amount_min=low or "",
+            amount_max=high or "",
+            overdue=overdue == "yes",
+            name_contains=q.strip(),
+            page=page_number,
+        )
+        listing["page"] = page_number
+        if not errors:
+            try:
+                listing = await service.lifecycle_list(
+                    backend=backend, token=session.access_token, filters=filters
+                )
+            except AppError as err:
+                if err.kind is ErrorKind.UNAVAILABLE:
+                    raise
+                errors = errors_from(err, form="projects", known_fields=set(query))
+        if listing["page"] < listing["pages"]:
+            next_url = "/projects?" + urlencode({**query, "page": listing["page"] + 1})
+        if listing["page"] > 1:
+            prev_url = "/projects?" + urlencode({**query, "page": listing["page"] - 1})
+    else:
+        declaration_filters = service.ProjectFilters(
+            status=status,
+            target_year=year_value or 0,
+            org_id=org.strip(),
+            name_contains=q.strip(),
+            supplementary=supplementary if supplementary in ("yes", "no") else "",
+            category=category,
+            amount_min=low or "",
+            amount_max=high or "",
+            page_token=page,
+        )
+        if not errors:
+            try:
+                listing = await service.project_list(
+                    backend=backend, token=session.access_token, filters=declaration_filters
+                )
+            except AppError as err:
+                if err.kind is ErrorKind.UNAVAILABLE:
+                    raise
+                errors = errors_from(err, form="projects", known_fields=set(query))
+        if listing.get("next_page_token"):
+            next_url = "/projects?" + urlencode({**query, "page": listing["next_page_token"]})
     return render(
         templates,
         request,
@@ -185,9 +240,11 @@ async def projects(
         session,
         status_code=422 if errors else 200,
         title="项目库",
+        view=chosen,
         listing=listing,
         query=query,
         next_url=next_url,
+        prev_url=prev_url,
         errors=errors,
     )
 
@@ -1531,18 +1588,39 @@ async def export_plan(plan_id: str, session: CurrentSession, backend: BackendDep
 
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard(
-    request: Request, session: CurrentSession, backend: BackendDep, templates: TemplatesDep
+    request: Request,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+    year: str = "",
 ) -> Response:
-    """统计看板: counts and amounts by year, status and org; the plans' totals; overdue tasks."""
-    board = await service.dashboard(backend=backend, token=session.access_token)
+    """统计看板: the portfolio's counts and amounts by year, stage, tenant and department, overdue
+    projects and approval times in working days; for those the portfolio does not answer (units,
+    experts — or evaluation down), the summary of the declarations they may read instead."""
+    errors = FormErrors()
+    year_value = parse_int(year, name="year", errors=errors, required=False) or 0
+    board = await service.portfolio_board(backend=backend, token=session.access_token, year=year_value)
+    refused = next((s.error for s in board.groups.values() if s.error is not None), None)
+    summary = None
+    if refused is not None:
+        # The portfolio is for bureaus, finance and auditors: others get their declarations' sums.
+        summary = await service.dashboard(backend=backend, token=session.access_token)
     return render(
         templates,
         request,
         "dashboard.html",
         session,
+        status_code=422 if errors else 200,
         title="统计看板",
         board=board,
-        chart_data=service.chart_data(board),
+        refused=refused,
+        summary=summary,
+        errors=errors,
+        year=year,
+        chart_data={
+            "portfolio": None if refused else service.portfolio_chart_data(board),
+            "summary": service.chart_data(summary) if summary else None,
+        },
     )
 
 
