@@ -360,9 +360,15 @@ async def test_webhook_signature_replay_and_the_same_release_twice(
     declaration_id = await h.grant(deps, tenant, code=CODE)
     app = app_for(deps, {})
     body = SAMPLE.read_bytes()
-    now = deps.now().timestamp()
+    # The domain clock stands in March 2025; the trading center signs with the real time, which
+    # the signature window keeps (a dev clock must not make every real push stale).
+    now = deps.wall_now().timestamp()
+    assert abs(now - deps.now().timestamp()) > 86400
     url = f"/v1/trading/webhook/{tenant}"
     async with client(app) as center:
+        domain_time = signing.signed_headers(SECRET, body, now=deps.now().timestamp())
+        answer = await center.post(url, content=body, headers=domain_time)
+        assert answer.status_code == 401 and answer.json()["error"]["code"] == "WEBHOOK_STALE_TIMESTAMP"
         headers = signing.signed_headers(SECRET, body, now=now, nonce="nonce-1")
         first = await center.post(url, content=body, headers=headers)
         assert first.status_code == 200, first.text

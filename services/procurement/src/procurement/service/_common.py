@@ -51,6 +51,9 @@ class ProcurementDeps:
     policies: PolicyRegistry
     store: ObjectStore
     clock: Callable[[], datetime] = field(default=_utcnow)
+    # The webhook's signature window and nonces are security, not domain time: they keep the real
+    # clock when a dev clock moves the domain (as tokens do), or every real sender would be stale.
+    wall_clock: Callable[[], datetime] = field(default=_utcnow)
     calendar: str = "official"
     webhook_secret: str = ""
     webhook_tolerance_seconds: int = 300
@@ -59,6 +62,10 @@ class ProcurementDeps:
     def now(self) -> datetime:
         """The current instant (UTC)."""
         return self.clock()
+
+    def wall_now(self) -> datetime:
+        """The real current instant (UTC), for the webhook's timestamps and nonces."""
+        return self.wall_clock()
 
     def today(self) -> date:
         """Today in China, where every deadline is counted."""

@@ -308,7 +308,7 @@ async def receive_webhook(
         nonce=nonce,
         body=body,
         given=given,
-        now=deps.now().timestamp(),
+        now=deps.wall_now().timestamp(),
         tolerance=deps.webhook_tolerance_seconds,
     )
     if problem == "WEBHOOK_NOT_CONFIGURED":
@@ -316,7 +316,7 @@ async def receive_webhook(
     if problem is not None:
         raise AppError(code=problem, message="推送签名校验未通过或已过期。", kind=ErrorKind.UNAUTHENTICATED)
     async with deps.uow(tenant_id=tenant) as tx:
-        fresh = await repository.claim_nonce(tx.session, tenant_id=tenant, nonce=nonce, at=deps.now())
+        fresh = await repository.claim_nonce(tx.session, tenant_id=tenant, nonce=nonce, at=deps.wall_now())
         await tx.commit()
     if not fresh:
         raise AppError(
@@ -338,7 +338,7 @@ async def forget_nonces(deps: ProcurementDeps, tenant: str) -> int:
     """The sweep: nonces older than twice the tolerance can go (their timestamps are refused anyway)."""
     from datetime import timedelta
 
-    before = deps.now() - timedelta(seconds=2 * deps.webhook_tolerance_seconds)
+    before = deps.wall_now() - timedelta(seconds=2 * deps.webhook_tolerance_seconds)
     async with deps.uow(tenant_id=tenant) as tx:
         dropped = await repository.forget_nonces(tx.session, before=before)
         await tx.commit()
