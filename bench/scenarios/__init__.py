@@ -7,4 +7,5 @@ from bench.scenarios import screening  # noqa: F401
 from bench.scenarios import screening_submit  # noqa: F401
 from bench.scenarios import portfolio  # noqa: F401
 from bench.scenarios import ocds_import  # noqa: F401
+from bench.scenarios import portal  # noqa: F401
 from bench.scenarios import memory  # noqa: F401 - last: reads RSS after the others ran
