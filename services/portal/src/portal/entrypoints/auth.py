@@ -197,7 +197,7 @@ async def logout(
 async def switch_org(
     request: Request,
     deps: AuthDep,
-    active_org: Annotated[str, Form(max_length=200)] = "",
+    active_org: Annotated[str, Form()] = "",  # checked by acting_as (400 when malformed)
     csrf_token: Annotated[str | None, Form()] = None,
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
