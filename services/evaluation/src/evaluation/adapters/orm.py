@@ -48,6 +48,7 @@ portfolio = Table(
     Column("paid_amount", MONEY, nullable=False, server_default="0"),
     Column("contracts", JSONB, nullable=False, server_default="{}"),
     Column("payments", JSONB, nullable=False, server_default="{}"),
+    Column("contract_details", JSONB, nullable=False, server_default="{}"),
     Column("submitted_on", Date),
     Column("planned_on", Date),
     Column("approved_on", Date),

@@ -43,6 +43,7 @@ def project_of(r: Row[Any] | Any) -> ProjectRow:
     row.flags = list(row.flags or [])
     row.contracts = dict(row.contracts or {})
     row.payments = dict(row.payments or {})
+    row.contract_details = {k: dict(v) for k, v in (row.contract_details or {}).items()}
     return row
 
 

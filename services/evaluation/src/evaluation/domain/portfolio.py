@@ -78,6 +78,9 @@ class ProjectRow:
     approved_amount: Decimal | None = None
     contracts: dict[str, str] = field(default_factory=dict)  # contract id → amount
     payments: dict[str, str] = field(default_factory=dict)  # contract id → paid total
+    # contract id → what the filing says of it (role, supplier, method, dates): the contracting
+    # processes of the open-data export (OC4IDS), all from contract.filed.
+    contract_details: dict[str, dict[str, str]] = field(default_factory=dict)
     submitted_on: date | None = None
     planned_on: date | None = None
     approved_on: date | None = None
@@ -250,6 +253,18 @@ def _on_contract(row: ProjectRow, m: Message, _: FoldContext) -> None:
     assert isinstance(m, procurement_pb2.ContractFiled)
     amount = _money(m.contract_amount)
     row.contracts = {**row.contracts, m.contract_id: str(amount if amount is not None else ZERO)}
+    row.contract_details = {
+        **row.contract_details,
+        m.contract_id: {
+            "role": m.role,
+            "method": m.method,
+            "supplier_name": m.supplier_name,
+            "supplier_credit_code": m.supplier_credit_code,
+            "signed_on": m.signed_on,
+            "period_start": m.period_start,
+            "period_end": m.period_end,
+        },
+    }
     row.contracted_on = _min(row.contracted_on, _day(m.signed_on))
     row.contract_end_on = _max(row.contract_end_on, _day(m.period_end))
     if m.overdue:

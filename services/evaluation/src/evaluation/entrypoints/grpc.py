@@ -674,6 +674,10 @@ class PortfolioServicer(rpc.PortfolioServiceServicer):
         package = await portfolio_service.export_ocds(deps=self._deps, principal=_who())
         return pb.OcdsResponse(package_json=json.dumps(package, ensure_ascii=False))
 
+    async def ExportOc4ids(self, request: pb.ExportRequest, context: Ctx) -> pb.Oc4idsResponse:
+        package = await portfolio_service.export_oc4ids(deps=self._deps, principal=_who())
+        return pb.Oc4idsResponse(package_json=json.dumps(package, ensure_ascii=False))
+
 
 def servicers(deps: EvaluationDeps, *, max_upload_bytes: int = 50 * 1024 * 1024) -> list[tuple[Any, Any]]:
     """(registrar, servicer) pairs for the gRPC server."""

@@ -1098,6 +1098,14 @@ async def export_ocds(principal: CurrentPrincipal, deps: EvaluationDepsDep) -> d
     return await portfolio_service.export_ocds(deps=deps, principal=principal)
 
 
+@portfolio.get("/oc4ids")
+async def export_oc4ids(principal: CurrentPrincipal, deps: EvaluationDepsDep) -> dict[str, Any]:
+    """Approved projects and their contracting processes as an OC4IDS 0.9 project package for
+    open-data publication (validated against the official schema; unapproved declarations and
+    internal flags, scores and decisions left out)."""
+    return await portfolio_service.export_oc4ids(deps=deps, principal=principal)
+
+
 routers = [
     discredited,
     rectifications,

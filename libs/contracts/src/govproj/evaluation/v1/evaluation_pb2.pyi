@@ -1864,3 +1864,25 @@ class OcdsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OcdsResponse: _TypeAlias = OcdsResponse  # noqa: Y015
+
+@_typing.final
+class Oc4idsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PACKAGE_JSON_FIELD_NUMBER: _builtins.int
+    package_json: _builtins.str
+    """An OC4IDS 0.9 project package of the tenant's approved projects and their contracting
+    processes, validated against the official OC4IDS 0.9.3 schema.
+    """
+    def __init__(
+        self,
+        *,
+        package_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["package_json", b"package_json"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Oc4idsResponse: _TypeAlias = Oc4idsResponse  # noqa: Y015

@@ -1161,6 +1161,11 @@ class PortfolioServiceStub:
                 request_serializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportRequest.SerializeToString,
                 response_deserializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.OcdsResponse.FromString,
                 _registered_method=True)
+        self.ExportOc4ids = channel.unary_unary(
+                '/govproj.evaluation.v1.PortfolioService/ExportOc4ids',
+                request_serializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportRequest.SerializeToString,
+                response_deserializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.Oc4idsResponse.FromString,
+                _registered_method=True)
 
 
 class PortfolioServiceServicer:
@@ -1208,6 +1213,12 @@ class PortfolioServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportOc4ids(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PortfolioServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1245,6 +1256,11 @@ def add_PortfolioServiceServicer_to_server(servicer, server):
                     servicer.ExportOcds,
                     request_deserializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportRequest.FromString,
                     response_serializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.OcdsResponse.SerializeToString,
+            ),
+            'ExportOc4ids': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportOc4ids,
+                    request_deserializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportRequest.FromString,
+                    response_serializer=govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.Oc4idsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1436,6 +1452,33 @@ class PortfolioService:
             '/govproj.evaluation.v1.PortfolioService/ExportOcds',
             govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportRequest.SerializeToString,
             govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.OcdsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportOc4ids(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/govproj.evaluation.v1.PortfolioService/ExportOc4ids',
+            govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportRequest.SerializeToString,
+            govproj_dot_evaluation_dot_v1_dot_evaluation__pb2.Oc4idsResponse.FromString,
             options,
             channel_credentials,
             insecure,

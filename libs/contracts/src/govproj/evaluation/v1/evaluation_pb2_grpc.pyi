@@ -304,6 +304,7 @@ class PortfolioServiceStub:
     Timings: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.TimingsRequest, _evaluation_pb2.TimingsResponse]
     ExportExcel: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.ExcelResponse]
     ExportOcds: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.OcdsResponse]
+    ExportOc4ids: _grpc.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.Oc4idsResponse]
 
 @_typing.type_check_only
 class PortfolioServiceAsyncStub(PortfolioServiceStub):
@@ -315,6 +316,7 @@ class PortfolioServiceAsyncStub(PortfolioServiceStub):
     Timings: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.TimingsRequest, _evaluation_pb2.TimingsResponse]  # type: ignore[assignment]
     ExportExcel: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.ExcelResponse]  # type: ignore[assignment]
     ExportOcds: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.OcdsResponse]  # type: ignore[assignment]
+    ExportOc4ids: _aio.UnaryUnaryMultiCallable[_evaluation_pb2.ExportRequest, _evaluation_pb2.Oc4idsResponse]  # type: ignore[assignment]
 
 class PortfolioServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -365,5 +367,12 @@ class PortfolioServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _evaluation_pb2.ExportRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_evaluation_pb2.OcdsResponse, _abc.Awaitable[_evaluation_pb2.OcdsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ExportOc4ids(
+        self,
+        request: _evaluation_pb2.ExportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_evaluation_pb2.Oc4idsResponse, _abc.Awaitable[_evaluation_pb2.Oc4idsResponse]]: ...
 
 def add_PortfolioServiceServicer_to_server(servicer: PortfolioServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
