@@ -1,0 +1,308 @@
+"""Helpers of the whole-lifecycle end-to-end tests (test_lifecycle_*): a platform of every back-end
+service whose policy folder puts the demo city under lhasa's measures (rules are data), the way from
+a declaration to a real acceptance, and the platform's dev clock (govkit.clock) to let months and
+years pass. Tokens keep the real clock; only the domain's "now" moves.
+
+test_acceptance's policy-folder stack and acceptance helpers are imported, not copied.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from devstack.issuer.testing import get_token
+from devstack.stack import REPO_ROOT, Stack, StackPorts
+from govkit import credit_code
+from govkit.clock import set_dev_clock
+from tests.e2e.helpers import (
+    PDF,
+    checked_pdf,
+    create_draft,
+    ensure_call,
+    material_refs,
+    submit_to_bureau,
+    wait_for_case,
+    wait_until,
+)
+from tests.e2e.test_acceptance import (  # noqa: F401 - re-exported for the lifecycle modules
+    PolicyFolderStack,
+    acceptance_project,
+    findings,
+    ok,
+    today,
+)
+
+BEIJING = timezone(timedelta(hours=8))
+LHASA = "city"  # under lhasa on the lifecycle platform
+SERVICES = ("intake", "review", "procurement", "acceptance", "evaluation")
+UserClient = Callable[[str, str], httpx.Client]
+
+
+def lhasa_policies(folder: Path) -> Path:
+    """The shipped packs, with the city moved to lhasa's measures."""
+    folder.mkdir(parents=True)
+    for pack in (REPO_ROOT / "policies").glob("*.yaml"):
+        if pack.name != "tenants.yaml":
+            shutil.copy(pack, folder / pack.name)
+    tenants = yaml.safe_load((REPO_ROOT / "policies" / "tenants.yaml").read_text(encoding="utf-8"))
+    tenants["tenants"][LHASA]["packs"] = ["lhasa"]
+    (folder / "tenants.yaml").write_text(yaml.safe_dump(tenants, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def lifecycle_stack(root: Path) -> Stack:
+    """Every back-end service (no portal) with the city under lhasa; not started yet."""
+    return PolicyFolderStack(
+        root=root,
+        ports=StackPorts.free(),
+        durable=False,
+        services=SERVICES,
+        with_portal=False,
+        policies_dir=lhasa_policies(root / "policies"),
+    )
+
+
+def user_clients(stack: Stack) -> UserClient:
+    """as_user("applicant.city", "evaluation") → a client with that user's real token."""
+    tokens: dict[str, str] = {}
+
+    def client(username: str, service: str) -> httpx.Client:
+        if username not in tokens:
+            tokens[username] = get_token(stack.issuer_url, username)
+        return httpx.Client(
+            base_url=stack.http_url(service),
+            headers={"Authorization": f"Bearer {tokens[username]}"},
+            timeout=15,
+        )
+
+    return client
+
+
+@dataclass
+class DomainClock:
+    """The platform's domain date, moved by writing the stack's clock file (09:00 Beijing time)."""
+
+    stack: Stack
+
+    def move_to(self, day: date) -> None:
+        """Every service's "now" becomes ``day`` at 09:00 in China and runs on from there."""
+        set_dev_clock(self.stack.clock_file, datetime.combine(day, time(9, 0), tzinfo=BEIJING))
+
+    def reset(self) -> None:
+        """Back to the system clock."""
+        self.stack.clock_file.unlink(missing_ok=True)
+
+
+def new_credit_code(seed: int) -> str:
+    """A valid unified social credit code (GB 32100-2015 check character) distinct per seed."""
+    body = f"91230500MA{seed % 10**7:07d}"
+    return body + credit_code.check_character(body)
+
+
+def approve(as_user: UserClient, tenant: str, name: str, amount: str, *, level: str) -> dict[str, Any]:
+    """Draft → sign-off → formal review → opinions → plan (``level``) → application → approval;
+    returns the declaration as submitted (with its project code)."""
+    with (
+        as_user(f"applicant.{tenant}", "intake") as intake,
+        as_user(f"unit_head.{tenant}", "intake") as head_intake,
+        as_user(f"bureau_reviewer.{tenant}", "intake") as bureau_intake,
+        as_user(f"bureau_reviewer.{tenant}", "review") as review,
+        as_user(f"bureau_head.{tenant}", "review") as head,
+        as_user(f"applicant.{tenant}", "review") as unit,
+    ):
+        ensure_call(bureau_intake)
+        draft = create_draft(intake, name=name, amount=amount, breakdown={"software": amount})
+        submitted = submit_to_bureau(intake, head_intake, draft)
+        case = wait_for_case(review, draft["id"])
+        formal = ok(review.post(f"/v1/cases/{case['id']}/formal-review", json={"version": case["version"]}))
+        assert formal["review"]["outcome"] == "passed"
+        for opinion in review.get(f"/v1/cases/{case['id']}/opinions").json()["items"]:
+            with as_user(f"{opinion['department']}.{tenant}", "review") as department:
+                ok(
+                    department.post(
+                        f"/v1/opinions/{opinion['id']}",
+                        json={"version": opinion["version"], "verdict": "agree"},
+                    )
+                )
+        current = head.get(f"/v1/cases/{case['id']}").json()
+        decided = ok(
+            head.post(
+                f"/v1/cases/{case['id']}/plan-decision",
+                json={"version": current["version"], "outcome": "in_plan", "level": level, "budget": amount},
+            )
+        )
+        applied = ok(
+            unit.post(
+                f"/v1/cases/{case['id']}/application",
+                json={"version": decided["case"]["version"], "materials": material_refs(intake, draft["id"])},
+            ),
+            201,
+        )
+        concluded = ok(
+            review.post(
+                f"/v1/cases/{case['id']}/review-conclusion",
+                json={"version": applied["case"]["version"], "passed": True, "comments": "方案可行"},
+            )
+        )
+        for step in concluded["application"].get("steps") or []:
+            if step["status"] != "done":
+                ok(
+                    review.post(
+                        f"/v1/steps/{step['id']}",
+                        json={"version": step["version"], "reference": "发改联〔2026〕1号"},
+                    )
+                )
+        version = head.get(f"/v1/cases/{case['id']}").json()["version"]
+        granted = ok(
+            head.post(
+                f"/v1/cases/{case['id']}/approval", json={"version": version, "approved_amount": amount}
+            ),
+            201,
+        )
+        checked_pdf(unit.get(f"/v1/approvals/{granted['id']}/document.pdf"), granted["document_sha256"])
+    return submitted
+
+
+def pass_acceptance(
+    as_user: UserClient, tenant: str, project: dict[str, Any], *, specialty: str
+) -> dict[str, Any]:
+    """Trial run, initial acceptance (the unit head), final acceptance with a panel drawn from
+    review's library (``specialty``) decided by the bureau head; returns the accepted project."""
+    pid = project["id"]
+    with (
+        as_user(f"applicant.{tenant}", "acceptance") as unit,
+        as_user(f"unit_head.{tenant}", "acceptance") as head,
+        as_user(f"bureau_reviewer.{tenant}", "acceptance") as bureau,
+        as_user(f"bureau_head.{tenant}", "acceptance") as bureau_head,
+    ):
+        started = ok(
+            unit.post(
+                f"/v1/projects/{pid}/trial", json={"started_on": today(), "version": project["version"]}
+            )
+        )
+        initial = ok(
+            unit.post(
+                f"/v1/projects/{pid}/acceptances", json={"stage": "initial", "version": started["version"]}
+            ),
+            201,
+        )
+        ok(
+            head.post(
+                f"/v1/acceptances/{initial['id']}/decision",
+                json={"version": initial["version"], "findings": findings(initial), "opinion": "初验合格"},
+            )
+        )
+        current = ok(unit.get(f"/v1/projects/{pid}"))["project"]
+        final = ok(
+            unit.post(
+                f"/v1/projects/{pid}/acceptances", json={"stage": "final", "version": current["version"]}
+            ),
+            201,
+        )
+        final = ok(
+            bureau.post(
+                f"/v1/acceptances/{final['id']}/panel",
+                json={"version": final["version"], "size": 2, "specialty": specialty},
+            )
+        )
+        passed = ok(
+            bureau_head.post(
+                f"/v1/acceptances/{final['id']}/decision",
+                json={"version": final["version"], "findings": findings(final), "opinion": "同意通过验收。"},
+            )
+        )
+        assert passed["status"] == "passed", passed
+        accepted: dict[str, Any] = ok(unit.get(f"/v1/projects/{pid}"))["project"]
+    assert accepted["status"] == "accepted"
+    return accepted
+
+
+def evidence(client: httpx.Client, evaluation_id: str, filename: str) -> str:
+    """Upload a PDF as an evaluation's evidence; its SHA-256."""
+    uploaded = ok(
+        client.post(
+            f"/v1/evaluations/{evaluation_id}/evidence", files={"file": (filename, PDF, "application/pdf")}
+        ),
+        201,
+    )
+    sha: str = uploaded["sha256"]
+    return sha
+
+
+def signed_procurement(unit: httpx.Client, declaration_id: str, *, role: str) -> dict[str, Any]:
+    """A procurement of ``role`` started by the unit (its procurement client), its files uploaded
+    and its contract signed today; the signed procurement."""
+
+    def known() -> dict[str, Any] | None:
+        response = unit.get(f"/v1/projects/{declaration_id}")
+        return response.json() if response.status_code == 200 else None
+
+    project = wait_until(known, what=f"procurement knows {declaration_id}")["project"]
+    started = ok(
+        unit.post(
+            f"/v1/projects/{declaration_id}/procurements",
+            json={
+                "version": project["version"],
+                "role": role,
+                "method": "open_tender",
+                "title": f"{role}采购",
+            },
+        ),
+        201,
+    )
+    for kind in ("tender_documents", "award_notice", "contract"):
+        ok(
+            unit.post(
+                f"/v1/procurements/{started['id']}/documents",
+                data={"kind": kind},
+                files={"file": (f"{kind}.pdf", PDF, "application/pdf")},
+            ),
+            201,
+        )
+    current = unit.get(f"/v1/procurements/{started['id']}").json()
+    signed = ok(
+        unit.post(
+            f"/v1/procurements/{started['id']}/signing",
+            json={"version": current["version"], "signed_on": today()},
+        )
+    )
+    return signed
+
+
+def file_filing(
+    unit: httpx.Client, procurement: dict[str, Any], *, supplier: str, code: str, amount: str
+) -> httpx.Response:
+    """POST the contract filing of a signed procurement (the response, refused or not)."""
+    return unit.post(
+        f"/v1/procurements/{procurement['id']}/filing",
+        json={
+            "version": procurement["version"],
+            "contract_no": f"HT-{procurement['role']}-{procurement['id'][:8]}",
+            "supplier_name": supplier,
+            "supplier_credit_code": code,
+            "amount": amount,
+            "signed_on": today(),
+            "period_start": today(),
+            "period_end": f"{int(today()[:4]) + 1}{today()[4:]}",
+            "warranty_months": 36,
+            "ip_clause": "定制开发软件的知识产权归建设单位所有。",
+            "termination_clause": "一方严重违约的，另一方可解除合同。",
+        },
+    )
+
+
+def file_contract(
+    as_user: UserClient, tenant: str, declaration_id: str, *, role: str, supplier: str, code: str, amount: str
+) -> dict[str, Any]:
+    """A contract of ``role`` procured, signed and filed today; the filing."""
+    with as_user(f"applicant.{tenant}", "procurement") as unit:
+        signed = signed_procurement(unit, declaration_id, role=role)
+        return ok(file_filing(unit, signed, supplier=supplier, code=code, amount=amount), 201)
