@@ -224,6 +224,8 @@ class Stack:
             "GOVPROJ_PORTAL_INTAKE_GRPC_TARGET": self.grpc_target("intake"),
             "GOVPROJ_PORTAL_REVIEW_GRPC_TARGET": self.grpc_target("review"),
             "GOVPROJ_PORTAL_EVALUATION_GRPC_TARGET": self.grpc_target("evaluation"),
+            "GOVPROJ_PORTAL_PROCUREMENT_GRPC_TARGET": self.grpc_target("procurement"),
+            "GOVPROJ_PORTAL_ACCEPTANCE_GRPC_TARGET": self.grpc_target("acceptance"),
             "GOVPROJ_PORTAL_SERVICES": "{"
             + ",".join(f'"{s}":"{self.http_url(s)}"' for s in self.services)
             + "}",

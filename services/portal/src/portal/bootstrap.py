@@ -90,6 +90,8 @@ def create_app(settings: PortalSettings) -> FastAPI:
             intake_target=settings.intake_grpc_target,
             review_target=settings.review_grpc_target,
             evaluation_target=settings.evaluation_grpc_target,
+            procurement_target=settings.procurement_grpc_target,
+            acceptance_target=settings.acceptance_grpc_target,
             timeout=settings.grpc_timeout_seconds,
         )
         app.state.auth = auth.AuthDeps(

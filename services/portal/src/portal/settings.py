@@ -35,6 +35,12 @@ class PortalSettings(BaseSettings):
     )
     intake_grpc_target: str = Field(default="127.0.0.1:9101", description="intake's gRPC host:port")
     review_grpc_target: str = Field(default="127.0.0.1:9102", description="review's gRPC host:port")
+    procurement_grpc_target: str = Field(
+        default="127.0.0.1:9103", description="procurement's gRPC host:port (contracts, progress)"
+    )
+    acceptance_grpc_target: str = Field(
+        default="127.0.0.1:9104", description="acceptance's gRPC host:port (trial run, acceptance)"
+    )
     evaluation_grpc_target: str = Field(
         default="127.0.0.1:9105", description="evaluation's gRPC host:port (the portfolio)"
     )

@@ -15,8 +15,10 @@ import grpc.aio
 
 from govkit.errors import AppError, ErrorKind
 from govkit.grpckit import create_channel, error_from_rpc_error
+from govproj.acceptance.v1 import acceptance_pb2_grpc
 from govproj.evaluation.v1 import evaluation_pb2_grpc
 from govproj.intake.v1 import intake_pb2_grpc
+from govproj.procurement.v1 import procurement_pb2_grpc
 from govproj.review.v1 import (
     approval_pb2_grpc,
     experts_pb2_grpc,
@@ -26,7 +28,13 @@ from govproj.review.v1 import (
 )
 from portal.adapters.sessions import active_org_metadata
 
-SERVICE_NAMES_ZH = {"intake": "项目申报服务", "review": "联审与审批服务", "evaluation": "绩效评价服务"}
+SERVICE_NAMES_ZH = {
+    "intake": "项目申报服务",
+    "review": "联审与审批服务",
+    "procurement": "采购与建设服务",
+    "acceptance": "验收服务",
+    "evaluation": "绩效评价服务",
+}
 _DOWN = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
 _MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
 
@@ -70,9 +78,32 @@ _IDEMPOTENT = {
             ("ApprovalService", "GetApprovalDocument"),
         ]
     ],
+    "procurement": [
+        f"/govproj.procurement.v1.ProcurementService/{method}"
+        for method in ("GetProject", "ListProjects", "GetProcurement", "ListMismatches")
+    ],
+    "acceptance": [
+        f"/govproj.acceptance.v1.AcceptanceService/{method}"
+        for method in ("GetProject", "GetProjectByDeclaration", "ListProjects", "GetAcceptance", "GetReport")
+    ],
     "evaluation": [
-        f"/govproj.evaluation.v1.PortfolioService/{method}"
-        for method in ("GetProject", "ListProjects", "Dashboard", "ListRisks", "Timings")
+        f"/govproj.evaluation.v1.{service}/{method}"
+        for service, method in [
+            ("PortfolioService", "GetProject"),
+            ("PortfolioService", "ListProjects"),
+            ("PortfolioService", "Dashboard"),
+            ("PortfolioService", "ListRisks"),
+            ("PortfolioService", "Timings"),
+            ("EvaluationService", "GetEvaluation"),
+            ("EvaluationService", "ListEvaluations"),
+            ("EvaluationService", "ListSelfEvaluations"),
+            ("OmFundingService", "GetRequest"),
+            ("OmFundingService", "ListRequests"),
+            ("RectificationService", "GetOrder"),
+            ("RectificationService", "ListOrders"),
+            ("DiscreditedService", "ListEntries"),
+            ("DiscreditedService", "CheckSubject"),
+        ]
     ],
 }
 
@@ -89,7 +120,8 @@ def service_unavailable(service: str) -> AppError:
 
 
 class Backend:
-    """Channels and stubs of intake and review; build it where the event loop runs."""
+    """Channels and stubs of every service the portal reads and writes through; build it where the
+    event loop runs."""
 
     def __init__(
         self,
@@ -98,6 +130,8 @@ class Backend:
         review_target: str,
         timeout: float,
         evaluation_target: str = "127.0.0.1:9105",
+        procurement_target: str = "127.0.0.1:9103",
+        acceptance_target: str = "127.0.0.1:9104",
     ) -> None:
         self._timeout = timeout
         # A restarted service is found again within a couple of seconds (gRPC's default reconnect
@@ -108,25 +142,18 @@ class Backend:
             ("grpc.max_reconnect_backoff_ms", 2000),
             ("grpc.max_receive_message_length", _MAX_DOCUMENT_BYTES),
         ]
+        targets = {
+            "intake": intake_target,
+            "review": review_target,
+            "procurement": procurement_target,
+            "acceptance": acceptance_target,
+            "evaluation": evaluation_target,
+        }
         self._channels = {
-            "intake": create_channel(
-                intake_target,
-                idempotent_methods=_IDEMPOTENT["intake"],
-                default_timeout=timeout,
-                options=options,
-            ),
-            "review": create_channel(
-                review_target,
-                idempotent_methods=_IDEMPOTENT["review"],
-                default_timeout=timeout,
-                options=options,
-            ),
-            "evaluation": create_channel(
-                evaluation_target,
-                idempotent_methods=_IDEMPOTENT["evaluation"],
-                default_timeout=timeout,
-                options=options,
-            ),
+            name: create_channel(
+                target, idempotent_methods=_IDEMPOTENT[name], default_timeout=timeout, options=options
+            )
+            for name, target in targets.items()
         }
         intake, review = self._channels["intake"], self._channels["review"]
         # The portfolio: every project across the lifecycle (项目库, 统计看板).
@@ -139,9 +166,17 @@ class Backend:
         self.experts = experts_pb2_grpc.ExpertServiceStub(review)
         self.plans = plan_pb2_grpc.PlanServiceStub(review)
         self.approvals = approval_pb2_grpc.ApprovalServiceStub(review)
+        # The back half: contracts and progress, acceptance, evaluations, O&M funds, orders, the list.
+        self.procurement = procurement_pb2_grpc.ProcurementServiceStub(self._channels["procurement"])
+        self.acceptance = acceptance_pb2_grpc.AcceptanceServiceStub(self._channels["acceptance"])
+        evaluation = self._channels["evaluation"]
+        self.evaluations = evaluation_pb2_grpc.EvaluationServiceStub(evaluation)
+        self.om_funding = evaluation_pb2_grpc.OmFundingServiceStub(evaluation)
+        self.rectifications = evaluation_pb2_grpc.RectificationServiceStub(evaluation)
+        self.discredited = evaluation_pb2_grpc.DiscreditedServiceStub(evaluation)
 
     async def close(self) -> None:
-        """Close both channels."""
+        """Close every channel."""
         for channel in self._channels.values():
             await channel.close(None)
 
