@@ -6,6 +6,7 @@ A refused form is shown again with the values typed and each message next to its
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -18,7 +19,7 @@ from govkit.errors import AppError, ErrorKind
 from govproj.common.v1 import common_pb2
 from govproj.intake.v1 import intake_pb2
 from govproj.review.v1 import approval_pb2, experts_pb2, plan_pb2, review_pb2
-from portal import service
+from portal import back_half, service
 from portal.adapters.backend import Backend
 from portal.adapters.sessions import PortalSession
 from portal.domain import formspec
@@ -443,9 +444,15 @@ async def project(
     backend: BackendDep,
     templates: TemplatesDep,
 ) -> Response:
-    """项目详情: the declaration and its whole review timeline with the articles applied."""
-    detail = await service.project_detail(
-        backend=backend, token=session.access_token, declaration_id=declaration_id
+    """项目详情: the declaration and its whole timeline across the services, with the articles applied.
+
+    The front half (intake, review) and the back half (procurement, acceptance, evaluation) are
+    read concurrently; a back-half part the project has not reached, or whose service is down, says
+    so in its own place.
+    """
+    detail, later = await asyncio.gather(
+        service.project_detail(backend=backend, token=session.access_token, declaration_id=declaration_id),
+        back_half.back_half(backend=backend, token=session.access_token, declaration_id=declaration_id),
     )
     return render(
         templates,
@@ -454,6 +461,7 @@ async def project(
         session,
         title=f"项目详情 — {detail.declaration['name']}",
         d=detail,
+        b=later,
         saved=request.query_params.get("saved"),
     )
 
