@@ -117,3 +117,47 @@ async def test_grpc_services_over_the_use_cases(
         assert other.value.kind is ErrorKind.NOT_FOUND
     finally:
         _principal.reset(reset)
+
+
+async def test_get_evaluation_gives_the_packs_indicators_to_score_until_completed(
+    deps: EvaluationDeps, tenants: Any, clock: Any, h: Any
+) -> None:
+    tenant = tenants.wuxing  # wuxing-2023 §28 lists five indicators, equally weighted
+    evaluations = {type(s).__name__: s for _, s in grpc_api.servicers(deps)}["EvaluationServicer"]
+    d = h.submitted(tenant)
+    await h.feed(deps, d, h.planned(d), h.accepted(d, date(2025, 3, 3)), tenant=tenant)
+    clock.day = date(2026, 3, 10)
+    reset = _principal.set(h.who(tenant, "applicant", org="unit-1"))
+    try:
+        started = await evaluations.StartEvaluation(
+            pb.StartEvaluationRequest(declaration_id=d.declaration_id, kind="self"), None
+        )
+        assert list(started.evaluation.sheet) == []  # only GetEvaluation reads the sheet
+        got = (
+            await evaluations.GetEvaluation(pb.GetEvaluationRequest(id=started.evaluation.id), None)
+        ).evaluation
+        assert [(i.code, i.label_zh, i.weight) for i in got.sheet] == [
+            ("cost_effectiveness", "成本效益", "0.2000"),
+            ("application_effect", "应用效果", "0.2000"),
+            ("sharing", "协同共享", "0.2000"),
+            ("security", "安全保密", "0.2000"),
+            ("innovation", "创新服务", "0.2000"),
+        ]
+        assert {i.target for i in got.sheet} == {d.performance_goals}
+        assert {(i.actual, i.score) for i in got.sheet} == {("", "")}
+        done = await evaluations.CompleteEvaluation(
+            pb.CompleteEvaluationRequest(
+                id=got.id,
+                version=got.version,
+                indicators=[
+                    pb.Indicator(code=i.code, actual="达到目标", score=str(80 + n))
+                    for n, i in enumerate(got.sheet)
+                ],
+            ),
+            None,
+        )
+        assert done.evaluation.total_score == "82.00" and done.evaluation.grade == "良"
+        after = (await evaluations.GetEvaluation(pb.GetEvaluationRequest(id=got.id), None)).evaluation
+        assert list(after.sheet) == [] and len(after.indicators) == 5
+    finally:
+        _principal.reset(reset)

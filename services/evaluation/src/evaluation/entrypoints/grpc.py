@@ -425,10 +425,16 @@ class EvaluationServicer(rpc.EvaluationServiceServicer):
         return pb.EvaluationResponse(evaluation=_evaluation(found))
 
     async def GetEvaluation(self, request: pb.GetEvaluationRequest, context: Ctx) -> pb.EvaluationResponse:
-        found = await evaluation_service.get_evaluation(
+        found, sheet = await evaluation_service.scoring_sheet(
             deps=self._deps, principal=_who(), evaluation_id=request.id
         )
-        return pb.EvaluationResponse(evaluation=_evaluation(found))
+        message = _evaluation(found)
+        # Unscored: target, weight and label only (actual and score are the evaluator's to enter).
+        message.sheet.extend(
+            pb.Indicator(code=s.code, label_zh=s.label_zh, weight=str(s.weight), target=s.target)
+            for s in sheet
+        )
+        return pb.EvaluationResponse(evaluation=message)
 
     async def ListEvaluations(
         self, request: pb.ListEvaluationsRequest, context: Ctx

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from evaluation.adapters import repository
@@ -366,6 +367,33 @@ async def get_evaluation(*, deps: EvaluationDeps, principal: Principal, evaluati
     tenant = require_tenant(principal)
     async with deps.uow(tenant_id=tenant) as tx:
         return await _visible(tx.session, principal, evaluation_id)
+
+
+async def scoring_sheet(
+    *, deps: EvaluationDeps, principal: Principal, evaluation_id: str
+) -> tuple[Evaluation, tuple[scoring.IndicatorScore, ...]]:
+    """An evaluation the caller may see and, while it is being scored, what to score: the pack's
+    indicators with their weights, each target the declaration's performance goals (the default
+    complete_evaluation applies). Empty when the pack lists none or the evaluation is completed."""
+    tenant = require_tenant(principal)
+    async with deps.uow(tenant_id=tenant) as tx:
+        evaluation = await _visible(tx.session, principal, evaluation_id)
+        if evaluation.status is Status.COMPLETED:
+            return evaluation, ()
+        project = await _load_project(tx.session, evaluation.declaration_id)
+    indicators = indicators_for(deps, deps.policies.get(evaluation.pack_id))
+    sheet = tuple(
+        scoring.IndicatorScore(
+            code=i.code,
+            label_zh=i.label_zh,
+            weight=i.weight,
+            target=project.performance_goals,
+            actual="",
+            score=Decimal(0),
+        )
+        for i in indicators
+    )
+    return evaluation, sheet
 
 
 async def evidence_list(

@@ -550,6 +550,7 @@ class Evaluation(_message.Message):
     PACK_FIELD_NUMBER: _builtins.int
     CITATIONS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    SHEET_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     declaration_id: _builtins.str
     project_code: _builtins.str
@@ -573,6 +574,13 @@ class Evaluation(_message.Message):
     def indicators(self) -> _containers.RepeatedCompositeFieldContainer[Global___Indicator]: ...
     @_builtins.property
     def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    @_builtins.property
+    def sheet(self) -> _containers.RepeatedCompositeFieldContainer[Global___Indicator]:
+        """GetEvaluation of one still being scored: what to score — the pack's indicators with their
+        weights and, as each target, the declaration's performance goals (score and actual empty).
+        Empty when the pack lists none (the evaluator names its own) or once completed.
+        """
+
     def __init__(
         self,
         *,
@@ -595,10 +603,11 @@ class Evaluation(_message.Message):
         pack: _builtins.str = ...,
         citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
         version: _builtins.int = ...,
+        sheet: _abc.Iterable[Global___Indicator] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "completed_on", b"completed_on", "declaration_id", b"declaration_id", "due_on", b"due_on", "evaluator", b"evaluator", "grade", b"grade", "id", b"id", "indicators", b"indicators", "kind", b"kind", "late", b"late", "org_id", b"org_id", "pack", b"pack", "project_code", b"project_code", "report_sha256", b"report_sha256", "started_on", b"started_on", "status", b"status", "summary", b"summary", "total_score", b"total_score", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "completed_on", b"completed_on", "declaration_id", b"declaration_id", "due_on", b"due_on", "evaluator", b"evaluator", "grade", b"grade", "id", b"id", "indicators", b"indicators", "kind", b"kind", "late", b"late", "org_id", b"org_id", "pack", b"pack", "project_code", b"project_code", "report_sha256", b"report_sha256", "sheet", b"sheet", "started_on", b"started_on", "status", b"status", "summary", b"summary", "total_score", b"total_score", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
