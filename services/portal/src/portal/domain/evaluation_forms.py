@@ -62,7 +62,7 @@ START_THIRD_PARTY = (
         "evaluator_org",
         "承担后评价的第三方机构",
         required=True,
-        help="机构名称或其在平台上的单位标识（评价人员以该机构身份评分）",
+        help="第三方评价人员的登录账号（如 evaluator.city）或其单位标识：由其登录后评分",
     ),
 )
 
