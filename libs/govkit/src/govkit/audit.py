@@ -59,7 +59,7 @@ GENESIS_HASH = "0" * 64
 SEALER_SETTING = "app.audit_sealer"
 """The transaction setting under which the sealer may read and seal every tenant's records."""
 _WROTE_AUDIT = "govkit.audit.wrote"
-_CONTENT_COLUMNS = (
+CONTENT_COLUMNS = (
     "tenant_id",
     "occurred_at",
     "actor",
@@ -71,6 +71,7 @@ _CONTENT_COLUMNS = (
     "citations",
     "details",
 )
+"""The columns a record is written with (the rest are the chain's, filled in by the sealer)."""
 HASH_VERSION = 1
 """Bumped if the canonical form ever changes; part of every hashed document."""
 
@@ -236,7 +237,12 @@ class AuditEntry:
     occurred_at: datetime | None = None
 
 
-def _audit_fields(tenant_id: str, entry: AuditEntry) -> dict[str, Any]:
+def audit_row(tenant_id: str, entry: AuditEntry) -> dict[str, Any]:
+    """The content columns of an unsealed record, normalised as they are hashed and checked.
+
+    For a caller that inserts the record inside one of its own statements (e.g. in the same round
+    trip as the write it records); it must then call :func:`note_audit_written` on the session.
+    """
     if not tenant_id:
         raise ValueError("tenant_id is required")
     if isinstance(entry.citations, str):
@@ -269,7 +275,7 @@ async def record_audits(
     The same as calling :func:`record_audit` for each entry, in order (their ids, and so their
     places in the chain, follow ``entries``), with one round trip instead of one per record.
     """
-    rows = [_audit_fields(tenant_id, entry) for entry in entries]
+    rows = [audit_row(tenant_id, entry) for entry in entries]
     if not rows:
         return []
     # Bound parameters, not .values(**row): the statement's compiled form is cached once, where
@@ -315,10 +321,15 @@ async def record_audit(
         details=details,
         occurred_at=occurred_at,
     )
-    fields = _audit_fields(tenant_id, entry)
+    fields = audit_row(tenant_id, entry)
     row_id = (await session.execute(table.insert().returning(table.c.id), fields)).scalar_one()
     session.info[_WROTE_AUDIT] = True
     return AuditRecord(id=int(row_id), seq=None, prev_hash=None, hash=None, **fields)
+
+
+def note_audit_written(session: AsyncSession) -> None:
+    """Mark the session as having written audit records (the sealer is woken after its commit)."""
+    session.info[_WROTE_AUDIT] = True
 
 
 def wrote_audit(session: AsyncSession) -> bool:
@@ -502,7 +513,7 @@ def audit_grants_sql(*, schema: str, app_role: str) -> list[str]:
     tbl = f"{s}.{TABLE_NAME}"
     tenant = "tenant_id = current_setting('app.tenant_id', true)"
     forbid = f"{s}.{TABLE_NAME}_forbid_change"
-    unchanged = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" for c in ("id", *_CONTENT_COLUMNS))
+    unchanged = " AND ".join(f"NEW.{c} IS NOT DISTINCT FROM OLD.{c}" for c in ("id", *CONTENT_COLUMNS))
     sealer = f"current_setting('{SEALER_SETTING}', true) = 'on'"
     return [
         f"ALTER TABLE {tbl} ENABLE ROW LEVEL SECURITY",

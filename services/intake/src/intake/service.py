@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from govkit.audit import record_audit
+from govkit.audit import AuditEntry, audit_row, record_audit
 from govkit.auth import Principal
 from govkit.db import UnitOfWorkFactory
 from govkit.errors import AppError, ErrorKind, not_found, stale_version
@@ -225,11 +225,24 @@ async def _audit_declaration(
 
 
 async def _save_at_version(
-    session: AsyncSession, changed: Declaration, *, read: Declaration, expected: int, rescreen: bool = False
+    session: AsyncSession,
+    changed: Declaration,
+    *,
+    read: Declaration,
+    expected: int,
+    rescreen: bool = False,
+    audit_record: dict[str, Any] | None = None,
 ) -> Declaration:
-    """Store a change made to what the caller read at `expected`; 409 when it moved meanwhile."""
+    """Store a change made to what the caller read at `expected`; 409 when it moved meanwhile.
+
+    With ``audit_record`` (govkit.audit.audit_row) the change's audit record is written with it.
+    """
     stored = None
-    if read.version == expected:
+    if read.version == expected and audit_record is not None:
+        stored = await repository.save_audited(
+            session, changed, expected_version=expected, audit_record=audit_record, rescreen=rescreen
+        )
+    elif read.version == expected:
         stored = await repository.save(session, changed, expected_version=expected, rescreen=rescreen)
     if stored is None:
         raise stale_version("declaration", expected=expected, label_zh=LABEL)
@@ -568,17 +581,13 @@ async def _submit_to_bureau(
     findings, screen_cites = await _screen(session, deps, pack, current, at=now)
     # From here to the commit, one submission of the tenant at a time: the quota count, the
     # project-code serial and the screening number follow commit order. Kept to the few
-    # statements that need it, so concurrent sign-offs queue only briefly.
-    await repository.lock_submissions(session, current.tenant_id)
-    counted = not resubmission and not current.supplementary and plan_year is not None
-    if counted and plan_year is not None and checks.has_quota(pack, facts):
-        already = await repository.count_for_quota(
-            session, org_id=current.org_id, plan_year=plan_year, exclude_id=current.id
-        )
-        cites += checks.ensure_quota(pack, facts, already=already, plan_year=plan_year)
+    # statements that need it (each one under the lock delays every waiting sign-off), so the
+    # first serial comes with the lock in one round trip and a quota refusal rolls it back.
     code = current.project_code
     if code is None:
-        serial = await repository.next_project_serial(session, tenant_id=current.tenant_id, year=today.year)
+        serial = await repository.lock_submissions_and_take_serial(
+            session, tenant_id=current.tenant_id, year=today.year
+        )
         code = str(
             make_project_code(
                 year=today.year,
@@ -588,6 +597,14 @@ async def _submit_to_bureau(
                 serial=serial,
             )
         )
+    else:
+        await repository.lock_submissions(session, current.tenant_id)
+    counted = not resubmission and not current.supplementary and plan_year is not None
+    if counted and plan_year is not None and checks.has_quota(pack, facts):
+        already = await repository.count_for_quota(
+            session, org_id=current.org_id, plan_year=plan_year, exclude_id=current.id
+        )
+        cites += checks.ensure_quota(pack, facts, already=already, plan_year=plan_year)
     decided = Submission(
         project_code=code,
         target_year=target_year,
@@ -599,33 +616,38 @@ async def _submit_to_bureau(
         citations=tuple(sorted(set(cites))),
     )
     submitted = transition(principal, current, decided)
+    resubmitted = submitted.round > 1
+    # The audit record is written with the declaration, in one round trip under the lock.
+    record = audit_row(
+        submitted.tenant_id,
+        AuditEntry(
+            actor=principal.username,
+            action="declaration.resubmitted" if resubmitted else "declaration.submitted",
+            entity_type="declaration",
+            entity_id=submitted.id,
+            from_state=current.status.value,
+            to_state=submitted.status.value,
+            citations=sorted({*submitted.citations, *screen_cites}),
+            details={
+                "version": expected_version + 1,
+                "round": submitted.round,
+                "project_code": submitted.project_code,
+                "plan_year": submitted.plan_year,
+                "late_route": submitted.late_route,
+                "findings": [f.to_json() for f in submitted.findings],
+            },
+        ),
+    )
     stored = await _save_at_version(
-        session, submitted, read=current, expected=expected_version, rescreen=True
+        session, submitted, read=current, expected=expected_version, rescreen=True, audit_record=record
     )
     payload = submitted_payload(stored, org=org, tenant=tenant, materials=materials, by=principal.username)
-    resubmitted = stored.round > 1
     tx.emit(
         new_event(
             event_type=DECLARATION_RESUBMITTED if resubmitted else DECLARATION_SUBMITTED,
             tenant=stored.tenant_id,
             payload=events_pb2.DeclarationResubmitted(declaration=payload) if resubmitted else payload,
         )
-    )
-    await _audit_declaration(
-        session,
-        principal.username,
-        "declaration.resubmitted" if resubmitted else "declaration.submitted",
-        stored,
-        from_state=current.status,
-        citations=[*stored.citations, *screen_cites],
-        details={
-            "version": stored.version,
-            "round": stored.round,
-            "project_code": stored.project_code,
-            "plan_year": stored.plan_year,
-            "late_route": stored.late_route,
-            "findings": [f.to_json() for f in stored.findings],
-        },
     )
     return stored
 

@@ -8,13 +8,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
+from govkit.audit import CONTENT_COLUMNS, note_audit_written
 from intake.adapters.orm import (
     annual_calls,
+    audit,
     declarations,
     existing_systems,
     materials,
@@ -214,6 +216,61 @@ async def save(
     return _to_domain(row) if row is not None else None
 
 
+async def save_audited(
+    session: AsyncSession,
+    declaration: Declaration,
+    *,
+    expected_version: int,
+    audit_record: dict[str, Any],
+    rescreen: bool = False,
+) -> Declaration | None:
+    """:func:`save` and the audit record of the change in one round trip (see govkit.audit.audit_row).
+
+    The record is inserted only when the declaration was written (a stale version writes neither).
+    """
+    values: dict[str, Any] = _to_row(declaration)
+    values.pop("id")
+    values["version"] = expected_version + 1
+    params = {**values, "_id": declaration.id, "_expected": expected_version}
+    params.update({f"_audit_{name}": value for name, value in audit_record.items()})
+    statement = _SAVE_AUDITED_RESCREENED if rescreen else _SAVE_AUDITED
+    row = (await session.execute(statement, params)).first()
+    if row is None:
+        return None
+    note_audit_written(session)
+    return _to_domain(row)
+
+
+def _audited(*, rescreen: bool) -> Any:
+    """The save as a CTE whose row feeds the audit insert, selecting the saved row back.
+
+    Inside a CTE the SET clause cannot come from the execution's parameters, so every column
+    :func:`_to_row` writes is bound by name.
+    """
+    assigned: dict[str, Any] = {
+        c.name: bindparam(c.name, type_=c.type) for c in declarations.c if c.name not in ("id", "screen_seq")
+    }
+    if rescreen:
+        assigned["screen_seq"] = screen_seq.next_value()
+    saved = _SAVE.values(assigned).cte("saved")
+    columns = [c.name for c in audit.c if c.name in CONTENT_COLUMNS]
+    record = (
+        insert(audit)
+        .from_select(
+            columns,
+            select(*(bindparam(f"_audit_{name}", type_=audit.c[name].type) for name in columns)).select_from(
+                saved
+            ),
+        )
+        .cte("audited")
+    )
+    return select(saved).add_cte(record)
+
+
+_SAVE_AUDITED = _audited(rescreen=False)
+_SAVE_AUDITED_RESCREENED = _audited(rescreen=True)
+
+
 async def save_from_event(session: AsyncSession, declaration: Declaration) -> Declaration:
     """Write a change decided by another service's event (the row is locked by the caller)."""
     values = _to_row(declaration)
@@ -397,24 +454,36 @@ async def lock_submissions(session: AsyncSession, tenant_id: str) -> None:
     that read up to number n has seen every committed change numbered ≤ n; the quota count and the
     project-code serial cannot race either.
     """
-    await session.execute(
-        text("select pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"intake.submissions:{tenant_id}"},
-    )
+    await session.execute(_LOCK, {"key": _lock_key(tenant_id)})
 
 
-async def next_project_serial(session: AsyncSession, *, tenant_id: str, year: int) -> int:
-    """The next serial of the tenant's project codes for ``year``.
+async def lock_submissions_and_take_serial(session: AsyncSession, *, tenant_id: str, year: int) -> int:
+    """:func:`lock_submissions`, then the next serial of the tenant's project codes for ``year``,
+    in one round trip (the lock is held to the commit, so each statement under it counts).
 
-    The counter row is locked until the transaction ends and rolls back with a failed submission,
-    so serials are unique and without gaps.
+    The counter row rolls back with a failed submission, so serials are unique and without gaps.
     """
-    params = {"tenant_id": tenant_id, "year": year, "last_serial": 1}
-    return int((await session.execute(_NEXT_SERIAL, params)).scalar_one())
+    params = {"key": _lock_key(tenant_id), "tenant_id": tenant_id, "year": year}
+    return int((await session.execute(_LOCK_AND_NEXT_SERIAL, params)).scalar_one())
 
 
-_NEXT_SERIAL = (
+def _lock_key(tenant_id: str) -> str:
+    return f"intake.submissions:{tenant_id}"
+
+
+_LOCK = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)))
+# The lock's row feeds the insert, so PostgreSQL takes the lock before it touches the counter.
+_HELD = select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("key"), 0)).label("held"))
+_LOCK_AND_NEXT_SERIAL = (
     pg_insert(project_code_serials)
+    .from_select(
+        ["tenant_id", "year", "last_serial"],
+        select(
+            bindparam("tenant_id", type_=project_code_serials.c.tenant_id.type),
+            bindparam("year", type_=project_code_serials.c.year.type),
+            literal(1),
+        ).select_from(_HELD.cte("held")),
+    )
     .on_conflict_do_update(
         index_elements=[project_code_serials.c.tenant_id, project_code_serials.c.year],
         set_={"last_serial": project_code_serials.c.last_serial + 1},
