@@ -339,3 +339,32 @@ def test_discredited_list_add_and_remove(sign_in: SignIn, stack: Stack) -> None:
     removed = bureau.locator("#entries .entry", has_text=code)
     assert removed.locator(".entry-status").inner_text().startswith("已移出")
     shot(bureau, "102-discredited-removed")
+
+
+def test_third_party_evaluation_assigned_by_the_bureau_and_scored_by_the_evaluator(
+    sign_in: SignIn, accepted: dict[str, Any], clock: DomainClock
+) -> None:
+    did, accepted_on = accepted["id"], accepted["accepted_on"]
+    clock.move_to(add_months(accepted_on, 13))
+    bureau = sign_in(f"bureau_head.{LHASA}")
+    _project(bureau, did)
+    bureau.click("#third_party-evaluation-link")
+    check_accessibility(bureau)
+    bureau.click("#save")
+    bureau.wait_for_selector("#form-error")
+    assert field_error(bureau, "evaluator_org") == "请指定承担后评价的第三方机构。"
+    shot(bureau, "103-third-party-evaluator-required")
+    bureau.fill("#f-evaluator_org", f"evaluator.{LHASA}")
+    bureau.click("#save")
+    bureau.wait_for_url("**/score")
+    score_url = bureau.url
+
+    evaluator = sign_in(f"evaluator.{LHASA}")
+    evaluator.goto(score_url)
+    check_accessibility(evaluator)
+    assert evaluator.inner_text("#evaluation-kind") == "第三方后评价"
+    _fill_indicator(evaluator, "custom-1", label="建设目标实现程度", actual="全部实现", score="88")
+    evaluator.click("#save")
+    evaluator.wait_for_selector("#saved")
+    assert evaluator.inner_text("#total-score") == "88.00" and evaluator.inner_text("#grade") == "良"
+    shot(evaluator, "104-third-party-evaluation-result")
