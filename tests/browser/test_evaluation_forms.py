@@ -30,6 +30,7 @@ from tests.e2e.lifecycle import (
     PolicyFolderStack,
     acceptance_project,
     approve,
+    evidence,
     file_contract,
     lhasa_policies,
     new_credit_code,
@@ -200,10 +201,32 @@ def test_self_evaluation_then_the_key_evaluation(
     shot(finance, "93-key-evaluation-result")
 
 
+def _self_evaluated(stack: Stack, accepted: dict[str, Any], clock: DomainClock) -> None:
+    """The project's self-evaluation completed (by REST when the browser test before did not run),
+    so that the O&M request can attach its report (lhasa §27)."""
+    with user_clients(stack)(f"applicant.{LHASA}", "evaluation") as unit:
+        listed = unit.get("/v1/evaluations", params={"declaration_id": accepted["id"]}).json()["items"]
+        if any(e["status"] == "completed" for e in listed):
+            return
+        clock.move_to(add_months(accepted["accepted_on"], 12))
+        started = unit.post("/v1/evaluations", json={"declaration_id": accepted["id"], "kind": "self"})
+        assert started.status_code == 201, started.text
+        done = unit.post(
+            f"/v1/evaluations/{started.json()['id']}/complete",
+            json={
+                "version": started.json()["version"],
+                "report_sha256": evidence(unit, started.json()["id"], "自评报告.pdf"),
+                "indicators": [{"code": "coverage", "label_zh": "覆盖率", "actual": "全覆盖", "score": "90"}],
+            },
+        )
+        assert done.status_code == 200, done.text
+
+
 def test_om_funding_refused_inside_the_three_years_with_its_article_then_granted(
-    sign_in: SignIn, accepted: dict[str, Any], clock: DomainClock
+    sign_in: SignIn, stack: Stack, accepted: dict[str, Any], clock: DomainClock
 ) -> None:
     did, accepted_on = accepted["id"], accepted["accepted_on"]
+    _self_evaluated(stack, accepted, clock)
     unit = sign_in(f"applicant.{LHASA}")
 
     def file(amount: str) -> None:
@@ -357,14 +380,27 @@ def test_third_party_evaluation_assigned_by_the_bureau_and_scored_by_the_evaluat
     bureau.fill("#f-evaluator_org", f"evaluator.{LHASA}")
     bureau.click("#save")
     bureau.wait_for_url("**/score")
-    score_url = bureau.url
+    # 绩效评价 lists the tenant's evaluations and the accepted projects' self-evaluation windows.
+    bureau.click("#nav-evaluations")
+    check_accessibility(bureau)
+    window = bureau.locator("#self-evaluation-windows .window", has_text=accepted["name"])
+    # 13 months after acceptance: inside the window, or done when the self-evaluation test ran.
+    assert window.get_attribute("data-state") in ("open", "done") and "lhasa §22" in window.inner_text()
+    assert "第三方后评价" in bureau.inner_text("#evaluations")
+    shot(bureau, "104-evaluations-list")
 
+    # The evaluator finds the assignment under 绩效评价 (no project page: it is not the unit's).
     evaluator = sign_in(f"evaluator.{LHASA}")
-    evaluator.goto(score_url)
+    evaluator.click("#nav-evaluations")
+    assert evaluator.locator("#self-evaluation-windows").count() == 0
+    assigned = evaluator.locator("#evaluations .evaluation")
+    assert assigned.count() == 1 and "第三方后评价" in assigned.inner_text()
+    assigned.locator(".evaluation-link").click()
+    evaluator.wait_for_url("**/score")
     check_accessibility(evaluator)
     assert evaluator.inner_text("#evaluation-kind") == "第三方后评价"
     _fill_indicator(evaluator, "custom-1", label="建设目标实现程度", actual="全部实现", score="88")
     evaluator.click("#save")
     evaluator.wait_for_selector("#saved")
     assert evaluator.inner_text("#total-score") == "88.00" and evaluator.inner_text("#grade") == "良"
-    shot(evaluator, "104-third-party-evaluation-result")
+    shot(evaluator, "105-third-party-evaluation-result")

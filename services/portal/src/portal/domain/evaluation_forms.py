@@ -21,6 +21,13 @@ EVALUATION_KIND_ZH = {
     "third_party": "第三方后评价",
 }
 EVALUATION_STATUS_ZH = {"started": "评价中", "completed": "已完成"}
+WINDOW_STATE_ZH = {
+    "upcoming": "未到自评期",
+    "open": "自评期内",
+    "missed": "逾期未自评",
+    "done": "已自评",
+    "no_window": "办法未规定自评期",
+}
 OM_OUTCOME_ZH = {"granted": "同意安排", "refused": "不予安排"}
 ORDER_STATUS_ZH = {"open": "整改中", "escalated": "逾期未整改（已上报）", "resolved": "已整改"}
 # evaluation's rectification stages (domain.rectification.STAGES), in Chinese.

@@ -44,6 +44,7 @@ def _labels() -> dict[str, Any]:
         "ORDER_STAGE_ZH": spec.ORDER_STAGE_ZH,
         "SUBJECT_KIND_ZH": spec.SUBJECT_KIND_ZH,
         "SCOPE_ZH": spec.SCOPE_ZH,
+        "WINDOW_STATE_ZH": spec.WINDOW_STATE_ZH,
     }
 
 
@@ -379,6 +380,36 @@ async def evaluation_result(
         title=f"{_kind_zh(evaluation)}结果 — {evaluation['project_code']}",
         evaluation=evaluation,
         saved=request.query_params.get("saved"),
+        **_labels(),
+    )
+
+
+@router.get("/evaluations", response_class=HTMLResponse)
+async def evaluations(
+    request: Request, session: CurrentSession, backend: BackendDep, templates: TemplatesDep
+) -> Response:
+    """绩效评价: the evaluations the user may see or score (a third-party evaluator's assignments
+    among them) and the accepted projects' self-evaluation windows (due, open, missed, done)."""
+    listed = await _call(
+        backend, session, backend.evaluations.ListEvaluations, evaluation_pb2.ListEvaluationsRequest()
+    )
+    windows: list[dict[str, Any]] | None = None
+    if session.principal.has_role(*spec.ORDER_READERS):
+        got = await _call(
+            backend,
+            session,
+            backend.evaluations.ListSelfEvaluations,
+            evaluation_pb2.ListSelfEvaluationsRequest(),
+        )
+        windows = [service.as_dict(w) for w in got.items]
+    return render(
+        templates,
+        request,
+        "evaluations.html",
+        session,
+        title="绩效评价",
+        evaluations=[service.as_dict(e) for e in listed.evaluations],
+        windows=windows,
         **_labels(),
     )
 
