@@ -456,6 +456,15 @@ async def test_grpc_reads_and_writes(deps: ProcurementDeps, tenants: Any, h: Any
         )
         assert filed.filing.terms.amount.amount == "700000.00"
         assert {c.ref for c in filed.filing.citations} >= {"wuxing-2023 §15", "wuxing-2023 §27"}
+        # GetProject carries the procurements with their filing (the portal's project page).
+        detail = await servicer.GetProject(
+            procurement_pb2.GetProjectRequest(declaration_id=declaration_id), None
+        )
+        [listed_p] = detail.procurements
+        assert listed_p.id == pid and listed_p.filing.id == filed.filing.id
+        assert listed_p.filing.terms.supplier_credit_code == CONTRACTOR
+        assert {d.kind for d in listed_p.documents} == {"tender_documents", "award_notice", "contract"}
+        assert list(detail.progress) == [] and list(detail.payments) == []
         _principal.set(h.who(tenants.lhasa, "bureau_head", org="bureau"))
         with pytest.raises(AppError) as hidden:
             await servicer.GetProject(procurement_pb2.GetProjectRequest(declaration_id=declaration_id), None)

@@ -15,7 +15,7 @@ from govkit.auth import Principal, current_grpc_principal
 from govkit.errors import AppError, ErrorKind
 from govproj.common.v1 import common_pb2
 from govproj.procurement.v1 import procurement_pb2, procurement_pb2_grpc
-from procurement.domain.construction import PaymentKind
+from procurement.domain.construction import Payment, PaymentKind, ProgressReport
 from procurement.domain.procurement import DocKind, Document, Filing, Method, Milestone, Procurement, Role
 from procurement.domain.project import STATUS_ZH, Project
 from procurement.service import ProcurementDeps
@@ -188,6 +188,32 @@ def _procurement(
     return msg
 
 
+def _progress(r: ProgressReport) -> procurement_pb2.ProgressReport:
+    return procurement_pb2.ProgressReport(
+        id=r.id,
+        filing_id=r.filing_id,
+        reported_on=r.reported_on.isoformat(),
+        percent=str(r.percent),
+        milestones_done=list(r.milestones_done),
+        note=r.note,
+        reported_by=r.reported_by,
+        delay_json=json.dumps(r.delay, ensure_ascii=False, default=str),
+    )
+
+
+def _payment(p: Payment) -> procurement_pb2.Payment:
+    return procurement_pb2.Payment(
+        id=p.id,
+        filing_id=p.filing_id,
+        kind=p.kind.value,
+        amount=common_pb2.Money(amount=str(p.amount)),
+        paid_on=p.paid_on.isoformat(),
+        note=p.note,
+        recorded_by=p.recorded_by,
+        citations=_cite(p.cite),
+    )
+
+
 class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
     """Projects, procurements, filings, construction, the trading center."""
 
@@ -200,8 +226,17 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
         view = await project_service.get_project(
             deps=self._deps, principal=_who(), declaration_id=request.declaration_id
         )
+        filings = {f.procurement_id: f for f in view.filings}
         return procurement_pb2.ProjectResponse(
-            project=_project(view.project, blocked=view.final_payment_blocked, cite=view.final_payment_cite)
+            project=_project(view.project, blocked=view.final_payment_blocked, cite=view.final_payment_cite),
+            procurements=[
+                _procurement(
+                    p, filing=filings.get(p.id), missing=procurement_service.rules.missing_documents(p)
+                )
+                for p in view.procurements
+            ],
+            progress=[_progress(r) for r in view.progress],
+            payments=[_payment(p) for p in view.payments],
         )
 
     async def ListProjects(

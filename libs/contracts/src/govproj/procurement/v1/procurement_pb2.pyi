@@ -365,6 +365,94 @@ class Procurement(_message.Message):
 Global___Procurement: _TypeAlias = Procurement  # noqa: Y015
 
 @_typing.final
+class ProgressReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    FILING_ID_FIELD_NUMBER: _builtins.int
+    REPORTED_ON_FIELD_NUMBER: _builtins.int
+    PERCENT_FIELD_NUMBER: _builtins.int
+    MILESTONES_DONE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    REPORTED_BY_FIELD_NUMBER: _builtins.int
+    DELAY_JSON_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    filing_id: _builtins.str
+    reported_on: _builtins.str
+    """ISO date"""
+    percent: _builtins.str
+    """decimal string 0-100"""
+    note: _builtins.str
+    reported_by: _builtins.str
+    delay_json: _builtins.str
+    """the delay the report showed (JSON object)"""
+    @_builtins.property
+    def milestones_done(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        filing_id: _builtins.str = ...,
+        reported_on: _builtins.str = ...,
+        percent: _builtins.str = ...,
+        milestones_done: _abc.Iterable[_builtins.str] | None = ...,
+        note: _builtins.str = ...,
+        reported_by: _builtins.str = ...,
+        delay_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delay_json", b"delay_json", "filing_id", b"filing_id", "id", b"id", "milestones_done", b"milestones_done", "note", b"note", "percent", b"percent", "reported_by", b"reported_by", "reported_on", b"reported_on"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProgressReport: _TypeAlias = ProgressReport  # noqa: Y015
+
+@_typing.final
+class Payment(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    FILING_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    PAID_ON_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    RECORDED_BY_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    filing_id: _builtins.str
+    kind: _builtins.str
+    """advance | progress | final | warranty"""
+    paid_on: _builtins.str
+    """ISO date"""
+    note: _builtins.str
+    recorded_by: _builtins.str
+    @_builtins.property
+    def amount(self) -> _common_pb2.Money: ...
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        filing_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        amount: _common_pb2.Money | None = ...,
+        paid_on: _builtins.str = ...,
+        note: _builtins.str = ...,
+        recorded_by: _builtins.str = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "citations", b"citations", "filing_id", b"filing_id", "id", b"id", "kind", b"kind", "note", b"note", "paid_on", b"paid_on", "recorded_by", b"recorded_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Payment: _TypeAlias = Payment  # noqa: Y015
+
+@_typing.final
 class GetProjectRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -385,19 +473,35 @@ Global___GetProjectRequest: _TypeAlias = GetProjectRequest  # noqa: Y015
 
 @_typing.final
 class ProjectResponse(_message.Message):
+    """GetProject answers with the project's procurements (each with its filing), progress reports and
+    payments; the other calls answering ProjectResponse carry the project only.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PROJECT_FIELD_NUMBER: _builtins.int
+    PROCUREMENTS_FIELD_NUMBER: _builtins.int
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    PAYMENTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def project(self) -> Global___Project: ...
+    @_builtins.property
+    def procurements(self) -> _containers.RepeatedCompositeFieldContainer[Global___Procurement]: ...
+    @_builtins.property
+    def progress(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProgressReport]: ...
+    @_builtins.property
+    def payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Payment]: ...
     def __init__(
         self,
         *,
         project: Global___Project | None = ...,
+        procurements: _abc.Iterable[Global___Procurement] | None = ...,
+        progress: _abc.Iterable[Global___ProgressReport] | None = ...,
+        payments: _abc.Iterable[Global___Payment] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["project", b"project"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["project", b"project"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["payments", b"payments", "procurements", b"procurements", "progress", b"progress", "project", b"project"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
