@@ -25,7 +25,7 @@ from portal.adapters.backend import Backend
 from portal.adapters.oidc import OidcClient
 from portal.adapters.sessions import SessionStore
 from portal.domain import labels
-from portal.entrypoints import auth, evaluation_forms, pages
+from portal.entrypoints import auth, construction, evaluation_forms, pages
 from portal.settings import PortalSettings
 
 log = logging.getLogger(__name__)
@@ -197,4 +197,5 @@ def create_app(settings: PortalSettings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(evaluation_forms.router)
+    app.include_router(construction.router)
     return app
