@@ -1,7 +1,812 @@
-"""The back half's procurement, construction and acceptance forms (zh-CN)."""
+"""The back half's procurement, construction and acceptance forms (zh-CN): 采购备案, 进度报告,
+支付登记, 验收申请 and 验收结论. Each write is one or more of procurement's or acceptance's gRPC
+calls as the user.
+
+The pattern is the front half's (entrypoints.pages): the CSRF token checked, a refused form shown
+again with what was typed and each message beside its field, a redirect with ?saved= on success.
+Who may act is the services' to decide; the project page offers each form to the roles they accept.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import UploadFile
+
+from govkit.errors import AppError, ErrorKind
+from govproj.acceptance.v1 import acceptance_pb2
+from govproj.common.v1 import common_pb2
+from govproj.procurement.v1 import procurement_pb2
+from portal import service
+from portal.adapters.backend import Backend
+from portal.adapters.sessions import PortalSession
+from portal.domain import construction_forms as spec
+from portal.domain.forms import FormErrors, form_values, parse_amount, parse_int
+from portal.domain.formspec import Field, names
+from portal.entrypoints.auth import CurrentSession
+from portal.entrypoints.pages import BackendDep, TemplatesDep, read_form, render
 
 router = APIRouter()
+# The contract terms the trading center's releases may prefill (procurement's PREFILLED).
+_PREFILLED = (
+    "contract_no",
+    "supplier_name",
+    "supplier_credit_code",
+    "amount",
+    "signed_on",
+    "period_start",
+    "period_end",
+)
+
+
+async def _call(backend: Backend, session: PortalSession, name: str, method: Any, request: Any) -> Any:
+    return await backend.call(name, method, request, token=session.access_token)
+
+
+def _refused(err: AppError, **kw: Any) -> FormErrors:
+    """The refusal placed on the form; a service that is down stays the 503 page."""
+    if err.kind is ErrorKind.UNAVAILABLE:
+        raise err
+    return spec.place_errors(err, **kw)
+
+
+def _page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    *,
+    title: str,
+    fields: tuple[Field, ...],
+    action: str,
+    back: str,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+    **extra: Any,
+) -> HTMLResponse:
+    """A back-half form page (construction_form.html); 422 when it carries a refusal."""
+    return render(
+        templates,
+        request,
+        "construction_form.html",
+        session,
+        status_code=422 if errors else 200,
+        title=title,
+        fields=fields,
+        action=action,
+        back=back,
+        values=values or {},
+        errors=errors or FormErrors(),
+        multipart=any(f.kind == "file" for f in fields),
+        **extra,
+    )
+
+
+async def _procurement_project(
+    backend: Backend, session: PortalSession, declaration_id: str
+) -> dict[str, Any]:
+    """procurement's project with its procurements (each with its filing), progress and payments."""
+    got = await _call(
+        backend,
+        session,
+        "procurement",
+        backend.procurement.GetProject,
+        procurement_pb2.GetProjectRequest(declaration_id=declaration_id),
+    )
+    return service.as_dict(got)
+
+
+async def _upload(
+    backend: Backend, session: PortalSession, upload: Any, *, name: str, errors: FormErrors, send: Any
+) -> bool:
+    """A chosen file sent by ``send(filename, content_type, data)``; False when none was chosen or
+    the service refused it (its message beside ``name``)."""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return False
+    data = await upload.read()
+    try:
+        await send(upload.filename, upload.content_type or "application/octet-stream", data)
+    except AppError as err:
+        if err.kind is ErrorKind.UNAVAILABLE:
+            raise
+        errors.add(name, err.message)
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------------
+# 采购备案: begin the procurement (role, method), upload its files, file the contract
+# ------------------------------------------------------------------------------------------------
+
+
+def _role(raw: str) -> str:
+    return raw if raw in spec.ROLE_ZH else "construction"
+
+
+def _of_role(project: dict[str, Any], role: str) -> dict[str, Any] | None:
+    return next((p for p in project.get("procurements", []) if p.get("role") == role), None)
+
+
+def _prefill(procurement: dict[str, Any] | None) -> dict[str, Any]:
+    if not procurement or not procurement.get("prefill_json"):
+        return {}
+    loaded = json.loads(procurement["prefill_json"])
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _filing_fields(procurement: dict[str, Any] | None, method: str) -> tuple[Field, ...]:
+    start = () if procurement else spec.start_fields()
+    uploaded = [d["kind"] for d in (procurement or {}).get("documents", [])]
+    chosen = (procurement or {}).get("method") or method or "open_tender"
+    return (*start, *spec.FILING_TERMS, *spec.document_fields(chosen, uploaded))
+
+
+def _filing_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    *,
+    project: dict[str, Any],
+    role: str,
+    values: dict[str, str],
+    errors: FormErrors | None = None,
+    checks: list[dict[str, Any]] | None = None,
+) -> HTMLResponse:
+    pp = project["project"]
+    procurement = _of_role(project, role)
+    prefill = _prefill(procurement)
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"采购备案（{spec.ROLE_ZH[role]}） — {pp['name']}",
+        fields=_filing_fields(procurement, values.get("method", "")),
+        action=f"/projects/{pp['declaration_id']}/filing?role={role}",
+        back=f"/projects/{pp['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro=(
+            f"批复金额 {pp['approved_amount']['amount'] if pp.get('approved_amount') else '—'} 元。"
+            "提交后按管理办法逐项审核（备案期限、批复金额、质保期、失信名单、监理与设计单位回避等），"
+            "审核结果及所依据的条款在项目详情中显示。"
+        ),
+        procurement=procurement,
+        method_zh=spec.METHOD_ZH,
+        doc_zh=spec.DOC_ZH,
+        prefill={k: prefill[k] for k in _PREFILLED if prefill.get(k)},
+        checks=checks or [],
+    )
+
+
+@router.get("/projects/{declaration_id}/filing", response_class=HTMLResponse)
+async def filing_form(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+    role: str = "construction",
+) -> Response:
+    """采购备案: the procurement's method, the contract's terms and clauses, its files; the trading
+    center's OCDS prefill shown and filled in where the project has one."""
+    chosen = _role(role)
+    project = await _procurement_project(backend, session, declaration_id)
+    procurement = _of_role(project, chosen)
+    if procurement and procurement.get("filing", {}).get("id"):
+        return RedirectResponse(f"/projects/{declaration_id}#procurement-{chosen}", status_code=303)
+    values = {k: str(v) for k, v in _prefill(procurement).items() if k in _PREFILLED}
+    return _filing_page(templates, request, session, project=project, role=chosen, values=values)
+
+
+def _terms(values: dict[str, str], schedule: list[spec.ScheduleLine], warranty: int) -> Any:
+    return procurement_pb2.ContractTerms(
+        contract_no=values.get("contract_no", "").strip(),
+        supplier_name=values.get("supplier_name", "").strip(),
+        supplier_credit_code=values.get("supplier_credit_code", "").strip(),
+        amount=common_pb2.Money(amount=values.get("amount_parsed", "")),
+        signed_on=values.get("signed_on", ""),
+        period_start=values.get("period_start", ""),
+        period_end=values.get("period_end", ""),
+        warranty_months=warranty,
+        ip_clause=values.get("ip_clause", ""),
+        termination_clause=values.get("termination_clause", ""),
+        schedule=[procurement_pb2.Milestone(name=m.name, due_on=m.due_on) for m in schedule],
+    )
+
+
+@router.post("/projects/{declaration_id}/filing", response_class=HTMLResponse)
+async def file_contract(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+    role: str = "construction",
+) -> Response:
+    """StartProcurement (once per role), UploadDocument for each chosen file, then FileContract;
+    a refusal (the filing's checks with their articles among them) shown beside its fields."""
+    form = await read_form(request, session)
+    chosen = _role(role)
+    values = form_values(form)
+    errors = FormErrors()
+    checks: list[dict[str, Any]] = []
+    project = await _procurement_project(backend, session, declaration_id)
+    procurement = _of_role(project, chosen)
+    prefill = _prefill(procurement)
+    schedule = spec.parse_schedule(values.get("schedule", ""), errors=errors)
+    warranty = parse_int(values.get("warranty_months"), name="warranty_months", errors=errors)
+    amount = parse_amount(
+        values.get("amount"), name="amount", errors=errors, required=not prefill.get("amount")
+    )
+    fields = _filing_fields(procurement, values.get("method", ""))
+    if not errors and procurement is None:
+        try:
+            started = await _call(
+                backend,
+                session,
+                "procurement",
+                backend.procurement.StartProcurement,
+                procurement_pb2.StartProcurementRequest(
+                    declaration_id=declaration_id,
+                    version=int(project["project"]["version"]),
+                    role=chosen,
+                    method=values.get("method", ""),
+                    title=values.get("title", "").strip(),
+                ),
+            )
+        except AppError as err:
+            errors = _refused(err, form="filing", known_fields=names(fields))
+        else:
+            procurement = service.as_dict(started.procurement)
+    if not errors and procurement is not None:
+        pid = procurement["id"]
+        for f in spec.document_fields(procurement["method"], []):
+            kind = f.name.removeprefix("doc.")
+
+            async def send(filename: str, content_type: str, data: bytes, kind: str = kind) -> None:
+                await _call(
+                    backend,
+                    session,
+                    "procurement",
+                    backend.procurement.UploadDocument,
+                    procurement_pb2.UploadDocumentRequest(
+                        procurement_id=pid, kind=kind, filename=filename, content_type=content_type, data=data
+                    ),
+                )
+
+            await _upload(backend, session, form.get(f.name), name=f.name, errors=errors, send=send)
+    if not errors and procurement is not None:
+        current = await _call(
+            backend,
+            session,
+            "procurement",
+            backend.procurement.GetProcurement,
+            procurement_pb2.GetProcurementRequest(procurement_id=procurement["id"]),
+        )
+        try:
+            await _call(
+                backend,
+                session,
+                "procurement",
+                backend.procurement.FileContract,
+                procurement_pb2.FileContractRequest(
+                    procurement_id=procurement["id"],
+                    version=current.procurement.version,
+                    terms=_terms({**values, "amount_parsed": amount or ""}, schedule, warranty or 0),
+                ),
+            )
+        except AppError as err:
+            project = await _procurement_project(backend, session, declaration_id)
+            fields = _filing_fields(_of_role(project, chosen), "")
+            errors = _refused(err, form="filing", known_fields=names(fields))
+            checks = list((err.details or {}).get("checks") or [])
+        else:
+            return RedirectResponse(f"/projects/{declaration_id}?saved=filing", status_code=303)
+    else:
+        project = await _procurement_project(backend, session, declaration_id)
+    return _filing_page(
+        templates,
+        request,
+        session,
+        project=project,
+        role=chosen,
+        values=values,
+        errors=errors,
+        checks=checks,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# 进度报告 and 支付登记
+# ------------------------------------------------------------------------------------------------
+
+
+def _filings(project: dict[str, Any], *, role: str | None = None) -> list[dict[str, Any]]:
+    return [
+        p["filing"]
+        for p in project.get("procurements", [])
+        if p.get("filing", {}).get("id") and (role is None or p.get("role") == role)
+    ]
+
+
+def _filing_choice(filings: list[dict[str, Any]]) -> Field:
+    options = tuple(
+        (
+            f["id"],
+            f"{spec.ROLE_ZH.get(f['role'], f['role'])}：{f['terms']['supplier_name']}"
+            f"（{f['terms']['amount']['amount']} 元）",
+        )
+        for f in filings
+    )
+    return Field("filing_id", "合同", "select", options, required=True)
+
+
+def _progress_fields(project: dict[str, Any]) -> tuple[Field, ...]:
+    filings = _filings(project, role="construction")
+    schedule = filings[0]["terms"].get("schedule", []) if filings else []
+    milestones = tuple(
+        Field(f"ms.{n}", f"已完成：{m['name']}（计划 {m['due_on']}）", "checkbox")
+        for n, m in enumerate(schedule)
+    )
+    hidden = (Field("milestones_done", "已完成的进度节点", "hidden"),)
+    return (_filing_choice(filings), spec.PROGRESS_TAIL[0], *milestones, *hidden, spec.PROGRESS_TAIL[1])
+
+
+def _progress_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    project: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    pp = project["project"]
+    last = (project.get("progress") or [{}])[-1]
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"建设进度报告 — {pp['name']}",
+        fields=_progress_fields(project),
+        action=f"/projects/{pp['declaration_id']}/progress",
+        back=f"/projects/{pp['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro=(f"上次报告：{last['reported_on']} 完成 {last['percent']}%。" if last.get("id") else "")
+        + "按合同进度计划报告；严重滞后的按管理办法标记。",
+    )
+
+
+@router.get("/projects/{declaration_id}/progress", response_class=HTMLResponse)
+async def progress_form(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """建设进度报告: the construction contract, percent done, the schedule's milestones reached."""
+    project = await _procurement_project(backend, session, declaration_id)
+    return _progress_page(templates, request, session, project)
+
+
+@router.post("/projects/{declaration_id}/progress", response_class=HTMLResponse)
+async def report_progress(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """ReportProgress with the project's version as read."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    project = await _procurement_project(backend, session, declaration_id)
+    filings = {f["id"]: f for f in _filings(project, role="construction")}
+    chosen = filings.get(values.get("filing_id", ""), {})
+    done = [
+        m["name"]
+        for n, m in enumerate(chosen.get("terms", {}).get("schedule", []))
+        if values.get(f"ms.{n}") == "on"
+    ]
+    try:
+        await _call(
+            backend,
+            session,
+            "procurement",
+            backend.procurement.ReportProgress,
+            procurement_pb2.ReportProgressRequest(
+                declaration_id=declaration_id,
+                version=int(project["project"]["version"]),
+                filing_id=values.get("filing_id", ""),
+                percent=values.get("percent", "").strip(),
+                milestones_done=done,
+                note=values.get("note", "").strip(),
+            ),
+        )
+    except AppError as err:
+        errors = _refused(err, form="progress", known_fields=names(_progress_fields(project)))
+    else:
+        return RedirectResponse(f"/projects/{declaration_id}?saved=progress", status_code=303)
+    return _progress_page(templates, request, session, project, values=values, errors=errors)
+
+
+def _payment_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    project: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    pp = project["project"]
+    blocked = ""
+    if pp.get("final_payment_blocked"):
+        blocked = (
+            "项目通过竣工验收前不得支付尾款（"
+            + spec.cite_text(pp.get("final_payment_citations") or [])
+            + "）。"
+        )
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"合同付款登记 — {pp['name']}",
+        fields=(_filing_choice(_filings(project)), *spec.PAYMENT),
+        action=f"/projects/{pp['declaration_id']}/payment",
+        back=f"/projects/{pp['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro="累计付款不得超过合同金额。" + blocked,
+    )
+
+
+@router.get("/projects/{declaration_id}/payment", response_class=HTMLResponse)
+async def payment_form(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """合同付款登记: the contract, the kind of payment, its amount and date."""
+    project = await _procurement_project(backend, session, declaration_id)
+    return _payment_page(templates, request, session, project)
+
+
+@router.post("/projects/{declaration_id}/payment", response_class=HTMLResponse)
+async def record_payment(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """RecordPayment; the final payment before acceptance refused with its article."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    errors = FormErrors()
+    amount = parse_amount(values.get("amount"), name="amount", errors=errors)
+    project = await _procurement_project(backend, session, declaration_id)
+    if not errors:
+        try:
+            await _call(
+                backend,
+                session,
+                "procurement",
+                backend.procurement.RecordPayment,
+                procurement_pb2.RecordPaymentRequest(
+                    declaration_id=declaration_id,
+                    version=int(project["project"]["version"]),
+                    filing_id=values.get("filing_id", ""),
+                    kind=values.get("kind", ""),
+                    amount=common_pb2.Money(amount=amount or ""),
+                    paid_on=values.get("paid_on", ""),
+                    note=values.get("note", "").strip(),
+                ),
+            )
+        except AppError as err:
+            fields = (_filing_choice(_filings(project)), *spec.PAYMENT)
+            errors = _refused(err, form="payment", known_fields=names(fields))
+        else:
+            return RedirectResponse(f"/projects/{declaration_id}?saved=payment", status_code=303)
+    return _payment_page(templates, request, session, project, values=values, errors=errors)
+
+
+# ------------------------------------------------------------------------------------------------
+# 验收申请 (trial run, the pack's assessments, the application) and 验收结论
+# ------------------------------------------------------------------------------------------------
+
+
+async def _acceptance_project(
+    backend: Backend, session: PortalSession, declaration_id: str
+) -> dict[str, Any]:
+    got = await _call(
+        backend,
+        session,
+        "acceptance",
+        backend.acceptance.GetProjectByDeclaration,
+        acceptance_pb2.GetProjectByDeclarationRequest(declaration_id=declaration_id),
+    )
+    return service.as_dict(got)
+
+
+def _apply_fields(view: dict[str, Any]) -> tuple[Field, ...]:
+    trial = () if view["project"].get("trial_started_on") else spec.TRIAL
+    evidence = tuple(
+        f for r in view.get("missing_evidence", []) for f in spec.evidence_fields(r["kind"], r["label_zh"])
+    )
+    return (*evidence, *trial, *spec.APPLY_STAGE)
+
+
+def _apply_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    view: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    ap = view["project"]
+    stage = "final" if ap.get("initial_passed_on") else "initial"
+    needs = "；".join(
+        f"{r['label_zh']}（{spec.cite_text(r.get('citations') or [])}）"
+        for r in view.get("missing_evidence", [])
+    )
+    trial = (
+        f"试运行不少于 {ap.get('trial_min_months') or 0} 个月"
+        f"（{spec.cite_text(ap.get('trial_citations') or [])}）。"
+        if ap.get("trial_min_months")
+        else ""
+    )
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"验收申请 — {ap['project_name']}",
+        fields=_apply_fields(view),
+        action=f"/projects/{ap['declaration_id']}/acceptance",
+        back=f"/projects/{ap['declaration_id']}",
+        values={"stage": stage, **(values or {})},
+        errors=errors,
+        intro=trial + (f"管理办法要求提交：{needs}。" if needs else "管理办法要求的测评、评估材料已齐备。"),
+    )
+
+
+@router.get("/projects/{declaration_id}/acceptance", response_class=HTMLResponse)
+async def apply_form(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """验收申请: the trial run's start, the assessments the pack asks for, initial or final."""
+    view = await _acceptance_project(backend, session, declaration_id)
+    return _apply_page(templates, request, session, view)
+
+
+def _int_or_none(raw: str) -> int:
+    text = (raw or "").strip()
+    return int(text) if text.isdigit() else 0
+
+
+@router.post("/projects/{declaration_id}/acceptance", response_class=HTMLResponse)
+async def apply(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """RecordEvidence for each chosen report, StartTrial when not started, then ApplyAcceptance;
+    the first refusal shown beside its field (evidence already recorded stays recorded)."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    errors = FormErrors()
+    view = await _acceptance_project(backend, session, declaration_id)
+    project_id = view["project"]["id"]
+    fields = names(_apply_fields(view))
+    for r in view.get("missing_evidence", []):
+        kind = r["kind"]
+
+        async def send(filename: str, content_type: str, data: bytes, kind: str = kind) -> None:
+            try:
+                await _call(
+                    backend,
+                    session,
+                    "acceptance",
+                    backend.acceptance.RecordEvidence,
+                    acceptance_pb2.RecordEvidenceRequest(
+                        project_id=project_id,
+                        kind=kind,
+                        conclusion=values.get(f"{kind}.conclusion", "pass"),
+                        level=_int_or_none(values.get(f"{kind}.level", "")),
+                        issued_by=values.get(f"{kind}.issued_by", "").strip(),
+                        issued_on=values.get(f"{kind}.issued_on", ""),
+                        filename=filename,
+                        content_type=content_type,
+                        content=data,
+                    ),
+                )
+            except AppError as err:
+                if err.kind is ErrorKind.UNAVAILABLE:
+                    raise
+                placed = spec.place_errors(err, form="apply", known_fields=fields, prefix=f"{kind}.")
+                for name, message in placed.fields.items():
+                    errors.add(name, message)
+                if not placed.fields:
+                    errors.add(f"{kind}.file", err.message)
+
+        await _upload(
+            backend, session, form.get(f"{kind}.file"), name=f"{kind}.file", errors=FormErrors(), send=send
+        )
+    if not errors and not view["project"].get("trial_started_on"):
+        try:
+            await _call(
+                backend,
+                session,
+                "acceptance",
+                backend.acceptance.StartTrial,
+                acceptance_pb2.StartTrialRequest(
+                    project_id=project_id,
+                    version=int(view["project"]["version"]),
+                    started_on=values.get("trial_started_on", ""),
+                    completed_on=values.get("completed_on", ""),
+                ),
+            )
+        except AppError as err:
+            errors = _refused(err, form="apply", known_fields=fields)
+    if not errors:
+        current = await _acceptance_project(backend, session, declaration_id)
+        try:
+            await _call(
+                backend,
+                session,
+                "acceptance",
+                backend.acceptance.ApplyAcceptance,
+                acceptance_pb2.ApplyAcceptanceRequest(
+                    project_id=project_id,
+                    version=int(current["project"]["version"]),
+                    stage=values.get("stage", ""),
+                ),
+            )
+        except AppError as err:
+            errors = _refused(err, form="apply", known_fields=fields)
+        else:
+            return RedirectResponse(f"/projects/{declaration_id}?saved=acceptance", status_code=303)
+    view = await _acceptance_project(backend, session, declaration_id)
+    return _apply_page(templates, request, session, view, values=values, errors=errors)
+
+
+async def _acceptance(backend: Backend, session: PortalSession, acceptance_id: str) -> dict[str, Any]:
+    got = await _call(
+        backend,
+        session,
+        "acceptance",
+        backend.acceptance.GetAcceptance,
+        acceptance_pb2.GetAcceptanceRequest(id=acceptance_id),
+    )
+    return service.as_dict(got.acceptance)
+
+
+async def _declaration_of(backend: Backend, session: PortalSession, project_id: str) -> dict[str, Any]:
+    got = await _call(
+        backend,
+        session,
+        "acceptance",
+        backend.acceptance.GetProject,
+        acceptance_pb2.GetProjectRequest(id=project_id),
+    )
+    return service.as_dict(got.project)
+
+
+def _decide_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    item: dict[str, Any],
+    project: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    panel = "、".join(f"{m['name']}（{m['org']}）" for m in item.get("panel", []))
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"验收结论（{spec.STAGE_ZH.get(item['stage'], item['stage'])}第{item['round']}轮）"
+        f" — {project['project_name']}",
+        fields=spec.decision_fields(item.get("checklist", [])),
+        action=f"/acceptances/{item['id']}/decide",
+        back=f"/projects/{project['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro=f"组织单位：{item.get('organizer') or '—'}"
+        f"（{spec.cite_text(item.get('organizer_citations') or [])}）。"
+        + (f"验收专家：{panel}。" if panel else "")
+        + "逐项给出结论；任一项不符合即验收不通过，须列明整改事项、责任单位和整改期限。",
+    )
+
+
+@router.get("/acceptances/{acceptance_id}/decide", response_class=HTMLResponse)
+async def decide_form(
+    request: Request,
+    acceptance_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """验收结论: the pack's checklist item by item, the opinion, rectification items."""
+    item = await _acceptance(backend, session, acceptance_id)
+    project = await _declaration_of(backend, session, item["project_id"])
+    return _decide_page(templates, request, session, item, project)
+
+
+@router.post("/acceptances/{acceptance_id}/decide", response_class=HTMLResponse)
+async def decide(
+    request: Request,
+    acceptance_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """DecideAcceptance with every finding given; an item left unanswered is acceptance's refusal."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    item = await _acceptance(backend, session, acceptance_id)
+    project = await _declaration_of(backend, session, item["project_id"])
+    findings = [
+        acceptance_pb2.Finding(
+            code=c["code"],
+            passed=values.get(f"finding.{c['code']}") == "pass",
+            note=values.get(f"note.{c['code']}", "").strip(),
+        )
+        for c in item.get("checklist", [])
+        if values.get(f"finding.{c['code']}") in ("pass", "fail")
+    ]
+    rows = spec.filled_rectifications(values)
+    try:
+        await _call(
+            backend,
+            session,
+            "acceptance",
+            backend.acceptance.DecideAcceptance,
+            acceptance_pb2.DecideAcceptanceRequest(
+                acceptance_id=acceptance_id,
+                version=int(item["version"]),
+                findings=findings,
+                opinion=values.get("opinion", "").strip(),
+                rectifications=[
+                    acceptance_pb2.RectificationInput(description=d, owner=o, due_on=due)
+                    for _, d, o, due in rows
+                ],
+            ),
+        )
+    except AppError as err:
+        errors = _refused(
+            err, form="decide", known_fields=names(spec.decision_fields(item.get("checklist", [])))
+        )
+        # The service numbers the rows it was sent; the form's rows may skip blank ones.
+        errors.fields = {_row_name(k, rows): v for k, v in errors.fields.items()}
+    else:
+        return RedirectResponse(
+            f"/projects/{project['declaration_id']}?saved=acceptance-result", status_code=303
+        )
+    return _decide_page(templates, request, session, item, project, values=values, errors=errors)
+
+
+def _row_name(name: str, rows: list[tuple[int, str, str, str]]) -> str:
+    """rect.<n>.x of the n-th row sent → the form row it came from."""
+    if not name.startswith("rect."):
+        return name
+    _, index, part = name.split(".", 2)
+    n = int(index)
+    return f"rect.{rows[n - 1][0]}.{part}" if 0 < n <= len(rows) else name
