@@ -21,6 +21,8 @@ from typing import IO, Any
 
 from jsonschema import Draft4Validator
 from referencing import Registry, Resource
+from referencing.exceptions import NoSuchResource
+from referencing.jsonschema import DRAFT4
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "ocds_schema"
 RELEASE_SCHEMA = "release-schema.json"
@@ -35,6 +37,14 @@ class OcdsFormatError(ValueError):
     """The file is not a JSON release package (syntax or shape)."""
 
 
+SCHEMA_VERSION = "1__1__5"  # the path segment of the kept schemas' canonical ids
+
+
+def _refuse_retrieval(uri: str) -> Resource[Any]:
+    """Nothing is fetched at run time (PITFALLS.md, OCDS): a $ref outside the kept files fails."""
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
+
+
 @cache
 def _schemas() -> tuple[dict[str, Any], dict[str, Any]]:
     release = json.loads((SCHEMA_DIR / RELEASE_SCHEMA).read_text(encoding="utf-8"))
@@ -43,18 +53,29 @@ def _schemas() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 @cache
+def _registry() -> Registry[Any]:
+    """Both kept schemas under their canonical draft-04 ``id`` URLs, and no retrieval."""
+    release, package = _schemas()
+    registry: Registry[Any] = Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
+    return registry.with_resources(
+        (schema["id"], Resource.from_contents(schema, default_specification=DRAFT4))
+        for schema in (release, package)
+    )
+
+
+@cache
 def release_validator() -> Draft4Validator:
     """A validator of one release against the OCDS 1.1.5 release schema."""
     release, _ = _schemas()
-    return Draft4Validator(release)
+    return Draft4Validator(release, registry=_registry())
 
 
 @cache
 def package_validator() -> Draft4Validator:
-    """A validator of a release package (its ``$ref`` to the release schema resolves locally)."""
-    release, package = _schemas()
-    registry: Registry = Registry().with_resource(release["id"], Resource.from_contents(release))
-    return Draft4Validator(package, registry=registry)
+    """A validator of a release package: its ``$ref`` to the release schema's canonical URL
+    resolves to the kept release-schema.json through the local registry, never the network."""
+    _, package = _schemas()
+    return Draft4Validator(package, registry=_registry())
 
 
 def _messages(errors: Iterator[Any], prefix: str = "") -> list[str]:
