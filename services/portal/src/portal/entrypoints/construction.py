@@ -333,6 +333,8 @@ def _filings(project: dict[str, Any], *, role: str | None = None) -> list[dict[s
 
 
 def _filing_choice(filings: list[dict[str, Any]]) -> Field:
+    # The construction contract first: most payments and every progress report are against it.
+    filings = sorted(filings, key=lambda f: f["role"] != "construction")
     options = tuple(
         (
             f["id"],
@@ -447,11 +449,8 @@ def _payment_page(
     pp = project["project"]
     blocked = ""
     if pp.get("final_payment_blocked"):
-        blocked = (
-            "项目通过竣工验收前不得支付尾款（"
-            + spec.cite_text(pp.get("final_payment_citations") or [])
-            + "）。"
-        )
+        refs = spec.cite_text(pp.get("final_payment_citations") or [])
+        blocked = "项目通过竣工验收前不得支付尾款" + (f"（依据：{refs}）" if refs else "") + "。"
     return _page(
         templates,
         request,
