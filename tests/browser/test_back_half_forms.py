@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Page
 
 from devstack.stack import Stack, StackPorts
+from tests.e2e.back_half import package_for, push, signed
 from tests.e2e.helpers import PDF
 from tests.e2e.lifecycle import (
     LHASA,
@@ -320,3 +321,58 @@ def test_acceptance_application_and_result(
     assert CONTRACTOR in back and "初步验收（第1轮）：通过" in back
     assert boss.inner_text("#acceptance-status") == "验收未通过，整改中"
     shot(boss, "88-project-back-half")
+
+
+def test_a_filing_prefilled_from_the_trading_center(
+    stack: Stack, sign_in: SignIn, approved: dict[str, Any], pdf: str
+) -> None:
+    """A second project whose procurement the trading center's OCDS releases began: the form shows
+    what they filled in and takes a left-out contract number from them."""
+    as_user = user_clients(stack)
+    declaration = approve(as_user, LHASA, "公共资源交易预填测试平台", APPROVED, level="key")
+    did = declaration["id"]
+    file_contract(
+        as_user,
+        LHASA,
+        did,
+        role="supervision",
+        supplier="示范监理咨询有限公司",
+        code=new_credit_code(4101),
+        amount="30000.00",
+    )
+    day = date.fromisoformat(today())
+    body = package_for(
+        declaration["project_code"], signed_on=day, period_end=day + timedelta(days=365), suffix=did[:8]
+    )
+    pushed = push(stack, LHASA, body, signed(body))
+    assert pushed.status_code in (200, 202), pushed.text
+    with as_user(f"applicant.{LHASA}", "procurement") as procurement:
+
+        def begun() -> bool:
+            got = procurement.get(f"/v1/projects/{did}").json()
+            return any(p["role"] == "construction" and p.get("ocid") for p in got.get("procurements", []))
+
+        until(begun, what="the trading center's releases begin the procurement")
+    unit = sign_in(f"applicant.{LHASA}")
+    _project(unit, did)
+    unit.click("#filing-link-construction")
+    check_accessibility(unit)
+    prefill = unit.inner_text("#ocds-prefill")
+    assert "示范市智城信息技术有限公司" in prefill and "YXHT-2025-0042" in prefill and "OCID" in prefill
+    assert unit.input_value("#f-supplier_name") == "示范市智城信息技术有限公司"
+    assert unit.locator("#f-method").count() == 0  # begun by the releases, with their method
+    unit.fill("#f-contract_no", "")  # left out: the release's contract number is filed
+    unit.fill("#f-warranty_months", "36")
+    unit.fill("#f-termination_clause", "一方严重违约的，另一方可书面通知解除合同。")
+    for kind in ("tender_documents", "award_notice", "contract"):
+        unit.set_input_files(f"#f-doc-{kind}", pdf)
+    unit.click("#save")
+    unit.wait_for_selector("#form-error")
+    assert field_error(unit, "ip_clause") == "请填写合同中的知识产权归属条款"
+    assert unit.input_value("#f-termination_clause") == "一方严重违约的，另一方可书面通知解除合同。"
+    shot(unit, "89-filing-ocds-prefill")
+    unit.fill("#f-ip_clause", "定制开发软件的著作权归建设单位所有。")
+    unit.click("#save")
+    _saved(unit)
+    filed = unit.inner_text("#procurement-construction")
+    assert "YXHT-2025-0042" in filed and "750000.00" in filed and "交易中心预填" in filed
