@@ -6,7 +6,10 @@ The platform is every back-end service and the portal with the city under lhasa'
 (tests.e2e.lifecycle): lhasa sets no minimum trial run, so the acceptance can be applied for on
 the day the trial run starts. One key project is approved through the services' REST APIs and its
 supervision contract filed there (lhasa §13: the supervisor first); everything after that is done
-in the browser. The tests run in file order on that one project. Screenshots 80 and up.
+in the browser. The tests run in file order on that one project. Two more projects: one whose
+procurement the trading center's OCDS releases began (the prefill), and one of county-a, which stays
+under wuxing-2023, filed late under a moved domain clock (the overdue mark, §15) after §17 refused its
+supervisor as the contractor. Screenshots 80 to 89b.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from tests.e2e.back_half import package_for, push, signed
 from tests.e2e.helpers import PDF
 from tests.e2e.lifecycle import (
     LHASA,
+    DomainClock,
     PolicyFolderStack,
     approve,
     file_contract,
@@ -43,6 +47,7 @@ SPECIALTY = "验收表单（浏览器）"
 CONTRACTOR = "示范智慧政务科技有限公司"
 CONTRACTOR_CODE = new_credit_code(4102)
 APPROVED = "900000.00"
+WUXING = "county-a"  # wuxing-2023 as shipped
 
 
 @pytest.fixture(scope="module")
@@ -376,3 +381,65 @@ def test_a_filing_prefilled_from_the_trading_center(
     _saved(unit)
     filed = unit.inner_text("#procurement-construction")
     assert "YXHT-2025-0042" in filed and "750000.00" in filed and "交易中心预填" in filed
+
+
+@pytest.fixture
+def clock(stack: Stack) -> Iterator[DomainClock]:
+    """The platform's domain clock; the system clock again after the test."""
+    domain = DomainClock(stack)
+    yield domain
+    domain.reset()
+
+
+def test_a_late_filing_under_wuxing_is_marked_overdue_and_17_refuses_the_supervisor(
+    stack: Stack, sign_in: SignIn, clock: DomainClock, pdf: str
+) -> None:
+    """County-a under wuxing-2023: filed more than §15's 5 working days after signing, the filing is
+    accepted and marked overdue; the project's supervisor as its contractor is refused (§17)."""
+    as_user = user_clients(stack)
+    declaration = approve(as_user, WUXING, "县级社会救助一体化平台", APPROVED, level="key")
+    did, signed_on = declaration["id"], today()
+    supervisor = new_credit_code(4201)
+    file_contract(
+        as_user,
+        WUXING,
+        did,
+        role="supervision",
+        supplier="示范监理咨询有限公司",
+        code=supervisor,
+        amount="30000.00",
+    )
+    late = date.fromisoformat(signed_on) + timedelta(days=11)  # 7 working days on, past §15's 5
+    clock.move_to(late)
+    unit = sign_in(f"applicant.{WUXING}")
+    _project(unit, did)
+    unit.click("#filing-link-construction")
+    unit.select_option("#f-method", "competitive_consultation")
+    unit.fill("#f-contract_no", "HT-WX-2026-07")
+    unit.fill("#f-supplier_name", "示范监理咨询有限公司")
+    unit.fill("#f-supplier_credit_code", supervisor)
+    unit.fill("#f-amount", "800000.00")
+    unit.fill("#f-signed_on", signed_on)
+    unit.fill("#f-period_start", signed_on)
+    unit.fill("#f-period_end", _in_a_year(signed_on))
+    unit.fill("#f-warranty_months", "36")
+    unit.fill("#f-ip_clause", "定制开发软件的著作权归建设单位所有。")
+    unit.fill("#f-termination_clause", "一方严重违约的，另一方可书面通知解除合同。")
+    for kind in ("tender_documents", "award_notice", "contract"):
+        unit.set_input_files(f"#f-doc-{kind}", pdf)
+    unit.click("#save")
+    unit.wait_for_selector("#filing-checks")
+    assert "wuxing-2023" in field_error(unit, "supplier_credit_code")
+    excluded = unit.inner_text('#filing-checks tr[data-code="DESIGNER_SUPERVISOR_TESTER_EXCLUDED"]')
+    assert "wuxing-2023 §17" in excluded and "不符合" in excluded
+    # The deadline is a mark, not a refusal: listed, not beside a field.
+    assert "wuxing-2023 §15" in unit.inner_text('#filing-checks tr[data-code="FILED_WITHIN_DEADLINE"]')
+    shot(unit, "89a-filing-wuxing-17-supervisor-refused")
+    unit.fill("#f-supplier_name", CONTRACTOR)
+    unit.fill("#f-supplier_credit_code", CONTRACTOR_CODE)
+    unit.click("#save")
+    _saved(unit)
+    overdue = unit.inner_text("#filing-overdue-construction")
+    assert "逾期备案" in overdue
+    assert "wuxing-2023 §15" in unit.inner_text("#procurement-construction")
+    shot(unit, "89b-project-filing-overdue-wuxing")
