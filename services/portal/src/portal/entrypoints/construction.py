@@ -10,6 +10,7 @@ Who may act is the services' to decide; the project page offers each form to the
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -141,7 +142,10 @@ def _filing_fields(procurement: dict[str, Any] | None, method: str) -> tuple[Fie
     start = () if procurement else spec.start_fields()
     uploaded = [d["kind"] for d in (procurement or {}).get("documents", [])]
     chosen = (procurement or {}).get("method") or method or "open_tender"
-    return (*start, *spec.FILING_TERMS, *spec.document_fields(chosen, uploaded))
+    # A term the trading center prefilled may be left out (procurement files the prefill's).
+    prefilled = _prefill(procurement)
+    terms = tuple(replace(f, required=False) if prefilled.get(f.name) else f for f in spec.FILING_TERMS)
+    return (*start, *terms, *spec.document_fields(chosen, uploaded))
 
 
 def _filing_page(
