@@ -7,11 +7,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from acceptance.adapters.audit_scope import project_audit_scope
 from acceptance.adapters.clients import ReviewExpertClient
-from acceptance.adapters.orm import events, metadata
+from acceptance.adapters.orm import audit, events, metadata
 from acceptance.entrypoints import consumers, rest
 from acceptance.service import AcceptanceDeps
 from acceptance.settings import AcceptanceSettings
+from govkit.audit_trail import SERVICE_NAME as AUDIT_TRAIL
+from govkit.audit_trail import audit_trail_servicer
 from govkit.auth import ServiceTokenProvider
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
 from govkit.clock import service_clock
@@ -122,8 +125,11 @@ def _spec(wiring: _Wiring) -> ServiceSpec:
         tables=events,
         migrations_dir=MIGRATIONS,
         routers=rest.routers,
-        grpc_service_names=grpc.SERVICE_NAMES,
-        grpc_servicers=lambda infra: grpc.servicers(wiring.deps_for(infra)),
+        grpc_service_names=[*grpc.SERVICE_NAMES, AUDIT_TRAIL],
+        grpc_servicers=lambda infra: [
+            *grpc.servicers(wiring.deps_for(infra)),
+            audit_trail_servicer(uow=infra.uow, table=audit, scope=project_audit_scope, service="acceptance"),
+        ],
         consumers=lambda infra: consumers.consumers_for(infra, wiring.deps_for(infra)),
         publishes_to=["acceptance"],
         consumes_from=["procurement"],

@@ -7,13 +7,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluation.adapters.orm import events, metadata
+from evaluation.adapters.audit_scope import project_audit_scope
+from evaluation.adapters.orm import audit, events, metadata
 from evaluation.domain.scoring import parse_grade_bands
 from evaluation.entrypoints import consumers, grpc, rest
 from evaluation.service import EvaluationDeps
 from evaluation.service.portfolio import CONTEXTS
 from evaluation.service.sweep import SweepWorker
 from evaluation.settings import EvaluationSettings
+from govkit.audit_trail import SERVICE_NAME as AUDIT_TRAIL
+from govkit.audit_trail import audit_trail_servicer
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
 from govkit.clock import service_clock
 from govkit.errors import AppError, ErrorKind
@@ -99,10 +102,11 @@ def _spec(wiring: _Wiring) -> ServiceSpec:
         tables=events,
         migrations_dir=MIGRATIONS,
         routers=rest.routers,
-        grpc_service_names=grpc.SERVICE_NAMES,
-        grpc_servicers=lambda infra: grpc.servicers(
-            wiring.deps_for(infra), max_upload_bytes=wiring.settings.max_upload_bytes
-        ),
+        grpc_service_names=[*grpc.SERVICE_NAMES, AUDIT_TRAIL],
+        grpc_servicers=lambda infra: [
+            *grpc.servicers(wiring.deps_for(infra), max_upload_bytes=wiring.settings.max_upload_bytes),
+            audit_trail_servicer(uow=infra.uow, table=audit, scope=project_audit_scope, service="evaluation"),
+        ],
         consumers=lambda infra: consumers.consumers_for(infra, wiring.deps_for(infra)),
         publishes_to=["evaluation"],
         consumes_from=[c for c in CONTEXTS if c != "evaluation"],

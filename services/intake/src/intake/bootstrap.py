@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from govkit.audit_trail import SERVICE_NAME as AUDIT_TRAIL
+from govkit.audit_trail import audit_trail_servicer
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
 from govkit.clock import service_clock
 from govkit.db import UnitOfWorkFactory
@@ -16,7 +18,8 @@ from govkit.runtime import ServiceProcess
 from govkit.settings import secret_value
 from govproj.intake.v1 import intake_pb2_grpc
 from intake import service
-from intake.adapters.orm import events, metadata
+from intake.adapters.audit_scope import project_audit_scope
+from intake.adapters.orm import audit, events, metadata
 from intake.adapters.screening_index import ScreeningIndexes
 from intake.adapters.seed_file import load_seed_file
 from intake.entrypoints import consumers, rest
@@ -75,6 +78,7 @@ def spec(holder: dict[str, Any] | None = None, settings: IntakeSettings | None =
             (intake_pb2_grpc.add_OrgServiceServicer_to_server, OrgServicer(deps)),
             (intake_pb2_grpc.add_CallServiceServicer_to_server, CallServicer(deps)),
             (intake_pb2_grpc.add_ExistingSystemServiceServicer_to_server, ExistingSystemServicer(deps)),
+            audit_trail_servicer(uow=deps.uow, table=audit, scope=project_audit_scope, service="intake"),
         ]
 
     return ServiceSpec(
@@ -84,7 +88,7 @@ def spec(holder: dict[str, Any] | None = None, settings: IntakeSettings | None =
         tables=events,
         migrations_dir=MIGRATIONS,
         routers=rest.routers,
-        grpc_service_names=SERVICE_NAMES,
+        grpc_service_names=[*SERVICE_NAMES, AUDIT_TRAIL],
         grpc_servicers=servicers,
         consumers=consumers.consumers,
         publishes_to=["intake"],

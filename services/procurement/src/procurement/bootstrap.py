@@ -7,6 +7,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from govkit.audit_trail import SERVICE_NAME as AUDIT_TRAIL
+from govkit.audit_trail import audit_trail_servicer
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
 from govkit.clock import service_clock
 from govkit.errors import AppError, ErrorKind
@@ -14,7 +16,8 @@ from govkit.objectstore import LocalObjectStore, ObjectStore, StoredObject, obje
 from govkit.policy import PolicyRegistry
 from govkit.runtime import ServiceProcess
 from govkit.settings import secret_value
-from procurement.adapters.orm import events, metadata
+from procurement.adapters.audit_scope import project_audit_scope
+from procurement.adapters.orm import audit, events, metadata
 from procurement.entrypoints import consumers, grpc, rest
 from procurement.service import ProcurementDeps
 from procurement.service.sweep import SweepWorker
@@ -99,8 +102,13 @@ def _spec(wiring: _Wiring) -> ServiceSpec:
         tables=events,
         migrations_dir=MIGRATIONS,
         routers=rest.routers,
-        grpc_service_names=grpc.SERVICE_NAMES,
-        grpc_servicers=lambda infra: grpc.servicers(wiring.deps_for(infra)),
+        grpc_service_names=[*grpc.SERVICE_NAMES, AUDIT_TRAIL],
+        grpc_servicers=lambda infra: [
+            *grpc.servicers(wiring.deps_for(infra)),
+            audit_trail_servicer(
+                uow=infra.uow, table=audit, scope=project_audit_scope, service="procurement"
+            ),
+        ],
         consumers=lambda infra: consumers.consumers_for(infra, wiring.deps_for(infra)),
         publishes_to=["procurement"],
         consumes_from=consumers.CONSUMES_FROM,

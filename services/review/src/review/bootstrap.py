@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from govkit.audit_trail import SERVICE_NAME as AUDIT_TRAIL
+from govkit.audit_trail import audit_trail_servicer
 from govkit.bootstrap import Infrastructure, ServiceSpec, build_process
 from govkit.clock import service_clock
 from govkit.errors import AppError, ErrorKind
@@ -16,7 +18,8 @@ from govkit.objectstore import LocalObjectStore, ObjectStore, StoredObject, obje
 from govkit.policy import PolicyRegistry
 from govkit.runtime import ServiceProcess
 from govkit.settings import secret_value
-from review.adapters.orm import events, metadata
+from review.adapters.audit_scope import project_audit_scope
+from review.adapters.orm import audit, events, metadata
 from review.entrypoints import consumers, grpc, rest
 from review.service import ReviewDeps
 from review.service.sweep import SweepWorker
@@ -123,8 +126,11 @@ def _spec(wiring: _Wiring) -> ServiceSpec:
         tables=events,
         migrations_dir=MIGRATIONS,
         routers=rest.routers,
-        grpc_service_names=grpc.SERVICE_NAMES,
-        grpc_servicers=lambda infra: grpc.servicers(wiring.deps_for(infra)),
+        grpc_service_names=[*grpc.SERVICE_NAMES, AUDIT_TRAIL],
+        grpc_servicers=lambda infra: [
+            *grpc.servicers(wiring.deps_for(infra)),
+            audit_trail_servicer(uow=infra.uow, table=audit, scope=project_audit_scope, service="review"),
+        ],
         consumers=lambda infra: consumers.consumers_for(infra, wiring.deps_for(infra)),
         publishes_to=["review"],
         consumes_from=["intake", "procurement", "evaluation"],
