@@ -16,6 +16,7 @@ import grpc.aio
 from govkit.errors import AppError, ErrorKind
 from govkit.grpckit import create_channel, error_from_rpc_error
 from govproj.acceptance.v1 import acceptance_pb2_grpc
+from govproj.common.v1 import audit_pb2_grpc
 from govproj.evaluation.v1 import evaluation_pb2_grpc
 from govproj.intake.v1 import intake_pb2_grpc
 from govproj.procurement.v1 import procurement_pb2_grpc
@@ -151,7 +152,11 @@ class Backend:
         }
         self._channels = {
             name: create_channel(
-                target, idempotent_methods=_IDEMPOTENT[name], default_timeout=timeout, options=options
+                target,
+                # Every service serves its own part of a project's audit trail (a read).
+                idempotent_methods=[*_IDEMPOTENT[name], "/govproj.common.v1.AuditTrail/ListProjectAudit"],
+                default_timeout=timeout,
+                options=options,
             )
             for name, target in targets.items()
         }
@@ -174,6 +179,8 @@ class Backend:
         self.om_funding = evaluation_pb2_grpc.OmFundingServiceStub(evaluation)
         self.rectifications = evaluation_pb2_grpc.RectificationServiceStub(evaluation)
         self.discredited = evaluation_pb2_grpc.DiscreditedServiceStub(evaluation)
+        # 审计记录: each service's audit trail of a project, by service name.
+        self.audit_trails = {name: audit_pb2_grpc.AuditTrailStub(ch) for name, ch in self._channels.items()}
 
     async def close(self) -> None:
         """Close every channel."""
