@@ -19,7 +19,7 @@ from govkit.errors import AppError, ErrorKind
 from govproj.common.v1 import common_pb2
 from govproj.intake.v1 import intake_pb2
 from govproj.review.v1 import approval_pb2, experts_pb2, plan_pb2, review_pb2
-from portal import back_half, service
+from portal import audit_trail, back_half, service
 from portal.adapters.backend import Backend
 from portal.adapters.sessions import PortalSession
 from portal.domain import formspec
@@ -450,9 +450,10 @@ async def project(
     read concurrently; a back-half part the project has not reached, or whose service is down, says
     so in its own place.
     """
-    detail, later = await asyncio.gather(
+    detail, later, trail = await asyncio.gather(
         service.project_detail(backend=backend, token=session.access_token, declaration_id=declaration_id),
         back_half.back_half(backend=backend, token=session.access_token, declaration_id=declaration_id),
+        audit_trail.audit_trail(backend=backend, token=session.access_token, declaration_id=declaration_id),
     )
     return render(
         templates,
@@ -462,6 +463,7 @@ async def project(
         title=f"项目详情 — {detail.declaration['name']}",
         d=detail,
         b=later,
+        audit=trail,
         saved=request.query_params.get("saved"),
     )
 
