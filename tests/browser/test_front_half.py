@@ -294,6 +294,31 @@ def test_county_a_from_the_call_to_the_approval_in_the_browser(sign_in: SignIn, 
     expect(approval).to_contain_text("wuxing-2023 §10")
     expect(applicant.locator("#case-status")).to_have_text("已批复")
     shot(applicant, "18-project-approved")
+    # 审计记录: intake's and review's trails merged by time; the unit head's sign-off before the
+    # head's approval, which carries the article it rests on.
+    trail = applicant.locator("#audit-records")
+    expect(trail).to_be_visible()
+    expect(applicant.locator("#audit-trail h2")).to_have_text("审计记录")
+    signoff = trail.locator('tr[data-action="declaration.submitted"]')
+    expect(signoff).to_have_count(1)
+    expect(signoff).to_contain_text("单位审核通过并报送")
+    expect(signoff).to_contain_text("unit_head")
+    granted = trail.locator('tr[data-action="approval.granted"]')
+    expect(granted).to_have_count(1)
+    expect(granted).to_contain_text("项目批复")
+    expect(granted).to_contain_text("wuxing-2023 §10")
+    rows = trail.locator("tr.audit-record")
+    actions = [rows.nth(i).get_attribute("data-action") for i in range(rows.count())]
+    assert actions.index("declaration.submitted") < actions.index("approval.granted")
+    assert actions[0] == "declaration.created" and "case.opened" in actions
+    times = [rows.nth(i).locator("time").get_attribute("datetime") or "" for i in range(rows.count())]
+    assert times == sorted(times)
+    # This stack runs only the front half: the back-half services are named as unreadable, and
+    # the front half's records are shown all the same.
+    alerts = applicant.locator("#audit-trail [role=alert]").all_inner_texts()
+    assert not any("项目申报服务" in a or "联审与审批服务" in a for a in alerts), alerts
+    applicant.locator("#audit-trail").scroll_into_view_if_needed()
+    shot(applicant, "18a-project-audit-trail")
     pdf = applicant.request.get(applicant.get_attribute("#approval-pdf-1", "href") or "")
     assert pdf.ok and pdf.body().startswith(b"%PDF-")
 
