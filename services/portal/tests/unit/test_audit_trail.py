@@ -74,6 +74,6 @@ def test_table_shows_labels_states_articles_and_names_a_service_down() -> None:
         h in page for h in ("时间", "操作人", "操作", "对象", "状态变化", "依据")
     )
     assert "单位审核通过并报送" in page and "依据：wuxing-2023 §7" in page and "项目批复" in page
-    assert "pending_signoff → submitted" in page and "2026-03-02 10:00:00" in page and "（待封存）" in page
+    assert "待单位审核 → 已提交" in page and "2026-03-02 10:00:00" in page and "（待封存）" in page
     assert "采购与建设服务的审计记录暂时无法读取" in page
     assert render("project_audit.html", audit=AuditTrail()).count("暂无审计记录") == 1

@@ -118,6 +118,8 @@ AUDIT_ACTION_ZH = {
     "declaration.review_started": "进入联审",
     "declaration.approval_returned": "审批退回",
     "declaration.provincial_code_recorded": "登记省级赋码",
+    "declaration.in_plan": "列入年度计划",
+    "declaration.rejected": "不予列入",
     "material.uploaded": "上传材料",
     "material.deleted": "删除材料",
     "case.opened": "受理联审",
@@ -128,6 +130,7 @@ AUDIT_ACTION_ZH = {
     "opinion.requested": "征求部门意见",
     "opinion.given": "出具部门意见",
     "task.reassigned": "任务转办",
+    "panel.drawn": "抽取评审专家",
     "panel.drawn_for": "抽取评审专家",
     "panel.member_accepted": "专家接受邀请",
     "panel.member_declined": "专家谢绝邀请",
@@ -185,7 +188,7 @@ AUDIT_ACTION_ZH = {
 AUDIT_ENTITY_ZH = {
     "declaration": "申报",
     "material": "材料",
-    "case": "联审案件",
+    "review_case": "联审案件",
     "task": "任务",
     "opinion": "部门意见",
     "formal_review": "形式审查",
@@ -211,4 +214,25 @@ AUDIT_ENTITY_ZH = {
     "rectification_order": "整改通知",
     "self_check": "自查",
     "closure_request": "结项申请",
+}
+# The states an audit record moves between, where the code means the same for every object
+# (a state without a label shows as its code).
+AUDIT_STATE_ZH = {
+    "draft": "草稿",
+    "pending_signoff": "待单位审核",
+    "submitted": "已提交",
+    "open": "审查中",
+    "returned": "已退回",
+    "in_plan": "已列入计划",
+    "awaiting_application": "待申请审批",
+    "approval_review": "审批审查中",
+    "approved": "已批复",
+    "rejected": "未通过",
+    "withdrawn": "已撤回",
+    "lapsed": "已失效",
+    "expired": "已过期",
+    "pending": "待办",
+    "given": "已出具",
+    "drawn": "已抽取",
+    "done": "已完成",
 }
