@@ -30,6 +30,10 @@ def test_a_service_down_is_said_in_chinese_and_intake_pages_still_work(stack: St
         page.click("#save")
         expect(page.locator("#declaration-status")).to_have_text("草稿")
         expect(page.locator("#review-unavailable")).to_contain_text("联审与审批服务暂时不可用")
+        # 审计记录 says review's part cannot be read and still shows intake's (the draft's creation).
+        expect(page.locator("#audit-trail")).to_contain_text("联审与审批服务的审计记录暂时无法读取")
+        expect(page.locator('#audit-records tr[data-action="declaration.created"]')).to_have_count(1)
+        shot(page, "24a-review-down-audit-trail")
     finally:
         stack.start_service("review")
         stack.wait_ready(["review"])
