@@ -9,7 +9,8 @@ supervision contract filed there (lhasa §13: the supervisor first); everything 
 in the browser. The tests run in file order on that one project. Two more projects: one whose
 procurement the trading center's OCDS releases began (the prefill), and one of county-a, which stays
 under wuxing-2023, filed late under a moved domain clock (the overdue mark, §15) after §17 refused its
-supervisor as the contractor. Screenshots 80 to 89b.
+supervisor as the contractor. Screenshots 80 to 89b, and 89c-89d: the final acceptance's panel
+drawn through 验收专家抽取 (review's pool too small refused beside 抽取人数, then drawn).
 """
 
 from __future__ import annotations
@@ -281,23 +282,34 @@ def test_acceptance_application_and_result(
     _saved(head)
     assert "通过" in head.inner_text("#acceptance-initial-1 .acceptance-result")
 
-    # The final acceptance: applied for by the unit, its panel drawn (REST), decided by the bureau.
+    # The final acceptance: applied for by the unit, its panel drawn (验收专家抽取), decided by the bureau.
     _project(unit, did)
     unit.click("#acceptance-link")
     assert unit.input_value("#f-stage") == "final"
     _fill_evidence(unit, pdf)
     unit.click("#save")
     _saved(unit)
-    as_user = user_clients(stack)
-    with as_user(f"bureau_reviewer.{LHASA}", "acceptance") as bureau:
-        project_id = bureau.get(f"/v1/projects/by-declaration/{did}").json()["id"]
-        listed = bureau.get(f"/v1/projects/{project_id}").json()
-        final = next(a for a in listed["acceptances"] if a["stage"] == "final")
-        drawn = bureau.post(
-            f"/v1/acceptances/{final['id']}/panel",
-            json={"version": final["version"], "size": 2, "specialty": SPECIALTY},
-        )
-        assert drawn.status_code == 200, drawn.text
+    assert unit.locator("#panel-link-final").count() == 0  # the unit does not organize it
+    reviewer = sign_in(f"bureau_reviewer.{LHASA}")
+    _project(reviewer, did)
+    reviewer.click("#panel-link-final")
+    check_accessibility(reviewer)
+    reviewer.fill("#f-size", "3")
+    reviewer.fill("#f-specialty", SPECIALTY)
+    reviewer.fill("#f-avoid_orgs", "示范软件评测中心\n")
+    reviewer.click("#save")
+    reviewer.wait_for_selector("#form-error")
+    # review's library holds two experts of the specialty: its refusal beside 抽取人数.
+    assert "不足抽取3人" in field_error(reviewer, "size")
+    assert reviewer.input_value("#f-specialty") == SPECIALTY
+    shot(reviewer, "89c-acceptance-panel-pool-too-small")
+    reviewer.fill("#f-size", "2")
+    reviewer.click("#save")
+    _saved(reviewer)
+    panel = reviewer.inner_text("#panel-final-1")
+    assert "郑教授（示范大学）" in panel and "王研究员（省信息中心）" in panel and "随机种子" in panel
+    assert reviewer.locator("#panel-link-final").count() == 0
+    shot(reviewer, "89d-acceptance-panel-drawn")
     boss = sign_in(f"bureau_head.{LHASA}")
     _project(boss, did)
     boss.click("#decide-link-final")

@@ -121,6 +121,19 @@ TRIAL = (
 
 APPLY_STAGE = (Field("stage", "申请验收阶段", "select", tuple(STAGE_ZH.items()), required=True),)
 
+# 验收专家抽取 (acceptance's DrawPanel, drawn through review's expert library).
+PANEL = (
+    Field("size", "抽取人数", "number", required=True, help="从专家库中随机抽取的专家人数"),
+    Field("specialty", "专业领域", "text", help="不填表示不限专业"),
+    Field(
+        "avoid_orgs",
+        "另需回避的单位",
+        "textarea",
+        help="每行一个；建设单位和本项目的承建、监理等合同单位已自动回避",
+    ),
+    Field("seed", "随机种子", "text", help="不填由系统生成；记录在案，可复现抽取结果"),
+)
+
 
 def evidence_fields(kind: str, label: str) -> tuple[Field, ...]:
     """One required assessment's inputs (its report file and what it concluded)."""
@@ -243,6 +256,7 @@ FIELD_BY_CODE: dict[str, dict[str, str]] = {
         "ALREADY_ACCEPTED": "stage",
     },
     "decide": {"RECTIFICATION_REQUIRED": "rect.1.description"},
+    "panel": {"EXPERT_POOL_TOO_SMALL": "size", "PANEL_SIZE_INVALID": "size", "PANEL_ALREADY_DRAWN": "size"},
 }
 _UPLOAD_CODES = ("UPLOAD_NAME_INVALID", "UPLOAD_EMPTY", "UPLOAD_TOO_LARGE", "UPLOAD_TYPE_NOT_ALLOWED")
 

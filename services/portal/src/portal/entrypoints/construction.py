@@ -1,5 +1,5 @@
 """The back half's procurement, construction and acceptance forms (zh-CN): 采购备案, 进度报告,
-支付登记, 验收申请 and 验收结论. Each write is one or more of procurement's or acceptance's gRPC
+支付登记, 验收申请, 验收专家抽取 and 验收结论. Each write is one or more of procurement's or acceptance's gRPC
 calls as the user.
 
 The pattern is the front half's (entrypoints.pages): the CSRF token checked, a refused form shown
@@ -26,7 +26,7 @@ from portal import service
 from portal.adapters.backend import Backend
 from portal.adapters.sessions import PortalSession
 from portal.domain import construction_forms as spec
-from portal.domain.forms import FormErrors, form_values, parse_amount, parse_int
+from portal.domain.forms import FormErrors, form_values, lines, parse_amount, parse_int
 from portal.domain.formspec import Field, names
 from portal.entrypoints.auth import CurrentSession
 from portal.entrypoints.pages import BackendDep, TemplatesDep, read_form, render
@@ -813,3 +813,93 @@ def _row_name(name: str, rows: list[tuple[int, str, str, str]]) -> str:
     _, index, part = name.split(".", 2)
     n = int(index)
     return f"rect.{rows[n - 1][0]}.{part}" if 0 < n <= len(rows) else name
+
+
+# ------------------------------------------------------------------------------------------------
+# 验收专家抽取: the acceptance's panel drawn from review's expert library (acceptance's DrawPanel)
+# ------------------------------------------------------------------------------------------------
+
+
+def _panel_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    item: dict[str, Any],
+    project: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"验收专家抽取（{spec.STAGE_ZH.get(item['stage'], item['stage'])}第{item['round']}轮）"
+        f" — {project['project_name']}",
+        fields=spec.PANEL,
+        action=f"/acceptances/{item['id']}/panel",
+        back=f"/projects/{project['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro=f"组织单位：{item.get('organizer') or '—'}"
+        f"（{spec.cite_text(item.get('organizer_citations') or [])}）。"
+        "从专家库随机抽取，建设单位及本项目合同单位的专家自动回避；抽取结果与随机种子记录在案。",
+    )
+
+
+@router.get("/acceptances/{acceptance_id}/panel", response_class=HTMLResponse)
+async def panel_form(
+    request: Request,
+    acceptance_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """验收专家抽取: how many experts, of which specialty, which further orgs to avoid."""
+    item = await _acceptance(backend, session, acceptance_id)
+    project = await _declaration_of(backend, session, item["project_id"])
+    if item.get("panel"):
+        return RedirectResponse(f"/projects/{project['declaration_id']}", status_code=303)
+    return _panel_page(templates, request, session, item, project, values={"size": "5"})
+
+
+@router.post("/acceptances/{acceptance_id}/panel", response_class=HTMLResponse)
+async def draw_panel(
+    request: Request,
+    acceptance_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """DrawPanel (acceptance draws through review's gRPC); a pool too small for the size asked
+    is review's refusal beside 抽取人数. The drawn panel is shown on the project page."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    errors = FormErrors()
+    size = parse_int(values.get("size"), name="size", errors=errors)
+    item = await _acceptance(backend, session, acceptance_id)
+    project = await _declaration_of(backend, session, item["project_id"])
+    if not errors:
+        try:
+            await _call(
+                backend,
+                session,
+                "acceptance",
+                backend.acceptance.DrawPanel,
+                acceptance_pb2.DrawPanelRequest(
+                    acceptance_id=acceptance_id,
+                    version=int(item["version"]),
+                    size=size or 0,
+                    seed=values.get("seed", "").strip(),
+                    specialty=values.get("specialty", "").strip(),
+                    avoid_orgs=lines(values.get("avoid_orgs")),
+                ),
+            )
+        except AppError as err:
+            errors = _refused(err, form="panel", known_fields=names(spec.PANEL))
+        else:
+            return RedirectResponse(
+                f"/projects/{project['declaration_id']}?saved=panel#acceptance-{item['stage']}-{item['round']}",
+                status_code=303,
+            )
+    return _panel_page(templates, request, session, item, project, values=values, errors=errors)
