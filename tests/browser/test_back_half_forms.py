@@ -10,7 +10,8 @@ in the browser. The tests run in file order on that one project. Two more projec
 procurement the trading center's OCDS releases began (the prefill), and one of county-a, which stays
 under wuxing-2023, filed late under a moved domain clock (the overdue mark, §15) after §17 refused its
 supervisor as the contractor. Screenshots 80 to 89b, and 89c-89d: the final acceptance's panel
-drawn through 验收专家抽取 (review's pool too small refused beside 抽取人数, then drawn).
+drawn through 验收专家抽取 (review's pool too small refused beside 抽取人数, then drawn); 89e-89f:
+its rectification item reported done (整改完成).
 """
 
 from __future__ import annotations
@@ -338,6 +339,29 @@ def test_acceptance_application_and_result(
     assert CONTRACTOR in back and "初步验收（第1轮）：通过" in back
     assert boss.inner_text("#acceptance-status") == "验收未通过，整改中"
     shot(boss, "88-project-back-half")
+
+
+def test_rectification_completed(sign_in: SignIn, approved: dict[str, Any]) -> None:
+    """The failed final acceptance's item reported done by the unit (整改完成): an empty account
+    refused beside its field, then done today and the project no longer rectifying."""
+    did = approved["id"]
+    unit = sign_in(f"applicant.{LHASA}")
+    _project(unit, did)
+    unit.click("#rectification-link-final-1-1")
+    check_accessibility(unit)
+    assert "补充运维手册和用户手册" in unit.inner_text(".intro")
+    unit.click("#save")
+    unit.wait_for_selector("#form-error")
+    assert field_error(unit, "note") == "请说明整改完成情况"
+    shot(unit, "89e-rectification-without-account")
+    unit.fill("#f-note", "已补充运维手册和用户手册，经监理单位确认。")
+    unit.click("#save")
+    _saved(unit)
+    item = unit.inner_text("#rectification-final-1-1")
+    assert f"{today()} 完成" in item and "已补充运维手册和用户手册" in item
+    assert unit.locator("#rectification-link-final-1-1").count() == 0
+    assert unit.inner_text("#acceptance-status") != "验收未通过，整改中"
+    shot(unit, "89f-rectification-done")
 
 
 def test_a_filing_prefilled_from_the_trading_center(

@@ -135,6 +135,12 @@ PANEL = (
 )
 
 
+# 整改完成 (acceptance's CompleteRectification: the unit's account; the date is the service's today).
+RECTIFICATION_DONE = (
+    Field("note", "整改完成情况", "textarea", required=True, help="说明整改内容、完成情况及佐证材料"),
+)
+
+
 def evidence_fields(kind: str, label: str) -> tuple[Field, ...]:
     """One required assessment's inputs (its report file and what it concluded)."""
     head = (Field(f"{kind}.conclusion", f"{label}：结论", "select", tuple(CONCLUSION_ZH.items())),)
@@ -256,6 +262,7 @@ FIELD_BY_CODE: dict[str, dict[str, str]] = {
         "ALREADY_ACCEPTED": "stage",
     },
     "decide": {"RECTIFICATION_REQUIRED": "rect.1.description"},
+    "rectification": {"RECTIFICATION_DONE": "note"},
     "panel": {"EXPERT_POOL_TOO_SMALL": "size", "PANEL_SIZE_INVALID": "size", "PANEL_ALREADY_DRAWN": "size"},
 }
 _UPLOAD_CODES = ("UPLOAD_NAME_INVALID", "UPLOAD_EMPTY", "UPLOAD_TOO_LARGE", "UPLOAD_TYPE_NOT_ALLOWED")

@@ -1,6 +1,6 @@
 """The back half's procurement, construction and acceptance forms (zh-CN): 采购备案, 进度报告,
-支付登记, 验收申请, 验收专家抽取 and 验收结论. Each write is one or more of procurement's or acceptance's gRPC
-calls as the user.
+支付登记, 验收申请, 验收专家抽取, 验收结论 and 整改完成. Each write is one or more of procurement's
+or acceptance's gRPC calls as the user.
 
 The pattern is the front half's (entrypoints.pages): the CSRF token checked, a refused form shown
 again with what was typed and each message beside its field, a redirect with ?saved= on success.
@@ -903,3 +903,97 @@ async def draw_panel(
                 status_code=303,
             )
     return _panel_page(templates, request, session, item, project, values=values, errors=errors)
+
+
+# ------------------------------------------------------------------------------------------------
+# 整改完成: the unit reports a failed acceptance's rectification item done (CompleteRectification)
+# ------------------------------------------------------------------------------------------------
+
+
+def _rectification_of(item: dict[str, Any], rectification_id: str) -> dict[str, Any]:
+    """The acceptance's item; another acceptance's id is acceptance's not-found."""
+    found = next((r for r in item.get("rectifications", []) if r.get("id") == rectification_id), None)
+    if found is None:
+        raise AppError(code="NOT_FOUND", message="未找到该整改事项。", kind=ErrorKind.NOT_FOUND)
+    return found
+
+
+def _rectification_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    item: dict[str, Any],
+    rect: dict[str, Any],
+    project: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"整改完成 — {project['project_name']}",
+        fields=spec.RECTIFICATION_DONE,
+        action=f"/acceptances/{item['id']}/rectifications/{rect['id']}/done",
+        back=f"/projects/{project['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro=f"{spec.STAGE_ZH.get(item['stage'], item['stage'])}第{item['round']}轮整改事项："
+        f"{rect['description']}（责任单位：{rect['owner']}，整改期限 {rect['due_on']}）。"
+        "完成日期按提交当日记录；全部整改完成后可再次申请验收。",
+    )
+
+
+@router.get(
+    "/acceptances/{acceptance_id}/rectifications/{rectification_id}/done", response_class=HTMLResponse
+)
+async def rectification_form(
+    request: Request,
+    acceptance_id: str,
+    rectification_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """整改完成: the item, its owner and due date, and the unit's account of what was done."""
+    item = await _acceptance(backend, session, acceptance_id)
+    rect = _rectification_of(item, rectification_id)
+    project = await _declaration_of(backend, session, item["project_id"])
+    if rect.get("done_on"):
+        return RedirectResponse(f"/projects/{project['declaration_id']}", status_code=303)
+    return _rectification_page(templates, request, session, item, rect, project)
+
+
+@router.post(
+    "/acceptances/{acceptance_id}/rectifications/{rectification_id}/done", response_class=HTMLResponse
+)
+async def complete_rectification(
+    request: Request,
+    acceptance_id: str,
+    rectification_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """CompleteRectification; an empty account is acceptance's refusal beside 整改完成情况."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    item = await _acceptance(backend, session, acceptance_id)
+    rect = _rectification_of(item, rectification_id)
+    project = await _declaration_of(backend, session, item["project_id"])
+    try:
+        await _call(
+            backend,
+            session,
+            "acceptance",
+            backend.acceptance.CompleteRectification,
+            acceptance_pb2.CompleteRectificationRequest(
+                id=rectification_id, version=int(rect["version"]), note=values.get("note", "")
+            ),
+        )
+    except AppError as err:
+        errors = _refused(err, form="rectification", known_fields=names(spec.RECTIFICATION_DONE))
+    else:
+        return RedirectResponse(f"/projects/{project['declaration_id']}?saved=rectification", status_code=303)
+    return _rectification_page(templates, request, session, item, rect, project, values=values, errors=errors)
