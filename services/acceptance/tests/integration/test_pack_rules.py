@@ -14,14 +14,17 @@ from sqlalchemy import func, select
 
 from acceptance.adapters.orm import events, projects
 from acceptance.domain.acceptance import RectificationDraft, Stage
+from acceptance.entrypoints import grpc as grpc_api
 from acceptance.entrypoints.consumers import consumers_for
 from acceptance.service import AcceptanceDeps
 from acceptance.service import acceptances as acc
 from acceptance.service import projects as proj
 from acceptance.service.contracts import CONTRACT_FILED
+from govkit.auth.grpc_aio import _principal
 from govkit.errors import AppError
 from govkit.events import new_event
 from govkit.events.nats import NatsConnection, ensure_stream
+from govproj.acceptance.v1 import acceptance_pb2
 
 pytestmark = pytest.mark.integration
 
@@ -208,6 +211,15 @@ async def test_qiaokou_self_accepted_result_filed_within_three_working_days(
         rectifications=[],
     )
     assert (passed.filing_due_on, passed.filing_cite) == (date(2025, 10, 10), ("qiaokou-2022 §28(3)",))
+    # Over gRPC (the portal's 验收结果备案): the due date with its article.
+    ((_, servicer),) = grpc_api.servicers(deps)
+    reset = _principal.set(unit)
+    try:
+        read = await servicer.GetAcceptance(acceptance_pb2.GetAcceptanceRequest(id=passed.id), None)
+    finally:
+        _principal.reset(reset)
+    assert read.acceptance.filing_due_on == "2025-10-10"
+    assert [c.ref for c in read.acceptance.filing_citations] == ["qiaokou-2022 §28(3)"]
     clock.day = date(2025, 10, 13)
     filed = await acc.file_result(
         deps=deps, principal=unit, acceptance_id=passed.id, expected_version=passed.version

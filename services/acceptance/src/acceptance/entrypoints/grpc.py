@@ -174,6 +174,7 @@ def _acceptance(a: Acceptance, items: Sequence[Rectification] = ()) -> acceptanc
         filing_due_on=_day(a.filing_due_on),
         filed_on=_day(a.filed_on),
         filed_late=a.filed_late,
+        filing_citations=_cite(a.filing_cite),
         citations=_cite(a.cite),
         version=a.version,
         rectifications=[_rectification(r) for r in items],

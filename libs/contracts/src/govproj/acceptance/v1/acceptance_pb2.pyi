@@ -323,6 +323,7 @@ class Acceptance(_message.Message):
     CITATIONS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     RECTIFICATIONS_FIELD_NUMBER: _builtins.int
+    FILING_CITATIONS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     project_id: _builtins.str
     stage: _builtins.str
@@ -350,6 +351,10 @@ class Acceptance(_message.Message):
     def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
     @_builtins.property
     def rectifications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Rectification]: ...
+    @_builtins.property
+    def filing_citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]:
+        """the articles of filing_due_on"""
+
     def __init__(
         self,
         *,
@@ -373,10 +378,11 @@ class Acceptance(_message.Message):
         citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
         version: _builtins.int = ...,
         rectifications: _abc.Iterable[Global___Rectification] | None = ...,
+        filing_citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_on", b"applied_on", "checklist", b"checklist", "citations", b"citations", "decided_on", b"decided_on", "filed_late", b"filed_late", "filed_on", b"filed_on", "filing_due_on", b"filing_due_on", "id", b"id", "opinion", b"opinion", "organizer", b"organizer", "organizer_citations", b"organizer_citations", "panel", b"panel", "panel_seed", b"panel_seed", "project_id", b"project_id", "rectifications", b"rectifications", "report_sha256", b"report_sha256", "round", b"round", "stage", b"stage", "status", b"status", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_on", b"applied_on", "checklist", b"checklist", "citations", b"citations", "decided_on", b"decided_on", "filed_late", b"filed_late", "filed_on", b"filed_on", "filing_citations", b"filing_citations", "filing_due_on", b"filing_due_on", "id", b"id", "opinion", b"opinion", "organizer", b"organizer", "organizer_citations", b"organizer_citations", "panel", b"panel", "panel_seed", b"panel_seed", "project_id", b"project_id", "rectifications", b"rectifications", "report_sha256", b"report_sha256", "round", b"round", "stage", b"stage", "status", b"status", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
