@@ -11,7 +11,8 @@ procurement the trading center's OCDS releases began (the prefill), and one of c
 under wuxing-2023, filed late under a moved domain clock (the overdue mark, §15) after §17 refused its
 supervisor as the contractor. Screenshots 80 to 89b, and 89c-89d: the final acceptance's panel
 drawn through 验收专家抽取 (review's pool too small refused beside 抽取人数, then drawn); 89e-89f:
-its rectification item reported done (整改完成).
+its rectification item reported done (整改完成); 89g-89h: county-b's self-accepted result filed
+late through 验收结果备案 (qiaokou-2022 §28(3)).
 """
 
 from __future__ import annotations
@@ -27,14 +28,16 @@ import pytest
 from playwright.sync_api import Page
 
 from devstack.stack import Stack, StackPorts
-from tests.e2e.back_half import package_for, push, signed
+from tests.e2e.back_half import ok, package_for, push, signed
 from tests.e2e.helpers import PDF
 from tests.e2e.lifecycle import (
     LHASA,
     DomainClock,
     PolicyFolderStack,
+    acceptance_project,
     approve,
     file_contract,
+    findings,
     lhasa_policies,
     new_credit_code,
     today,
@@ -50,6 +53,7 @@ CONTRACTOR = "示范智慧政务科技有限公司"
 CONTRACTOR_CODE = new_credit_code(4102)
 APPROVED = "900000.00"
 WUXING = "county-a"  # wuxing-2023 as shipped
+QIAOKOU = "county-b"  # qiaokou-2022 as shipped
 
 
 @pytest.fixture(scope="module")
@@ -479,3 +483,108 @@ def test_a_late_filing_under_wuxing_is_marked_overdue_and_17_refuses_the_supervi
     assert "逾期备案" in overdue
     assert "wuxing-2023 §15" in unit.inner_text("#procurement-construction")
     shot(unit, "89b-project-filing-overdue-wuxing")
+
+
+def test_a_self_accepted_result_filed_late_under_qiaokou(
+    stack: Stack, sign_in: SignIn, clock: DomainClock
+) -> None:
+    """County-b under qiaokou-2022: a project below 50万 is accepted by its own unit (§28(3)) and
+    its result filed with the bureau through 验收结果备案 after the pack's 3 working days: the due
+    date with its article on the form, the unconfirmed filing refused, then filed and marked late."""
+    as_user = user_clients(stack)
+    declaration = approve(
+        as_user,
+        QIAOKOU,
+        "乙县社区服务小程序",
+        "300000.00",
+        level="general",
+        reviewer="bureau_reviewer.city",  # county-b's technical review is the city's
+        concluder="tech_center.city",  # qiaokou-2022 §17(1): the tech center below 50万
+    )
+    did, signed_on = declaration["id"], today()
+    file_contract(
+        as_user,
+        QIAOKOU,
+        did,
+        role="construction",
+        supplier="示范乙县软件有限公司",
+        code=new_credit_code(4301),
+        amount="280000.00",
+    )
+    project = acceptance_project(as_user, QIAOKOU, did, 1)
+    # The trial run from the signing, a month and more ago in domain time (§28(1): one month).
+    decided_on = date.fromisoformat(signed_on) + timedelta(days=40)
+    clock.move_to(decided_on)
+    pid = project["id"]
+    with (
+        as_user(f"applicant.{QIAOKOU}", "acceptance") as unit_api,
+        as_user(f"unit_head.{QIAOKOU}", "acceptance") as head_api,
+    ):
+        started = ok(
+            unit_api.post(
+                f"/v1/projects/{pid}/trial", json={"started_on": signed_on, "version": project["version"]}
+            )
+        )
+        initial = ok(
+            unit_api.post(
+                f"/v1/projects/{pid}/acceptances", json={"stage": "initial", "version": started["version"]}
+            ),
+            201,
+        )
+        ok(
+            head_api.post(
+                f"/v1/acceptances/{initial['id']}/decision",
+                json={"version": initial["version"], "findings": findings(initial), "opinion": "初验合格"},
+            )
+        )
+        for kind in ("security_risk", "crypto"):
+            ok(
+                unit_api.post(
+                    f"/v1/projects/{pid}/evidence",
+                    data={
+                        "kind": kind,
+                        "conclusion": "pass",
+                        "issued_by": "某测评中心",
+                        "issued_on": signed_on,
+                    },
+                    files={"file": (f"{kind}.pdf", PDF, "application/pdf")},
+                ),
+                201,
+            )
+        current = ok(unit_api.get(f"/v1/projects/{pid}"))["project"]
+        final = ok(
+            unit_api.post(
+                f"/v1/projects/{pid}/acceptances", json={"stage": "final", "version": current["version"]}
+            ),
+            201,
+        )
+        assert final["organizer"] == "unit"
+        passed = ok(
+            head_api.post(
+                f"/v1/acceptances/{final['id']}/decision",
+                json={"version": final["version"], "findings": findings(final), "opinion": "自行验收合格"},
+            )
+        )
+    due = passed["filing_due_on"]
+    assert due
+    clock.move_to(date.fromisoformat(due) + timedelta(days=7))  # past §28(3)'s 3 working days
+    unit = sign_in(f"applicant.{QIAOKOU}")
+    _project(unit, did)
+    assert f"结果备案期限 {due}，尚未备案" in unit.inner_text("#result-filing-final-1")
+    unit.click("#result-filing-link-final-1")
+    check_accessibility(unit)
+    intro = unit.inner_text(".intro")
+    assert due in intro and "qiaokou-2022 §28(3)" in intro
+    unit.click("#save")
+    unit.wait_for_selector("#form-error")
+    assert field_error(unit, "confirm") == "请确认验收意见和验收报告已核对无误后再报备"
+    shot(unit, "89g-result-filing-unconfirmed")
+    unit.check("#f-confirm")
+    unit.click("#save")
+    _saved(unit)
+    filed = unit.inner_text("#result-filing-final-1")
+    assert f"结果备案期限 {due}" in filed and "已备案" in filed
+    assert unit.inner_text("#result-filing-late-final-1") == "逾期备案"
+    assert "qiaokou-2022 §28(3)" in unit.inner_text("#acceptance-final-1")
+    assert unit.locator("#result-filing-link-final-1").count() == 0
+    shot(unit, "89h-result-filed-late")

@@ -107,14 +107,27 @@ def new_credit_code(seed: int) -> str:
     return body + credit_code.check_character(body)
 
 
-def approve(as_user: UserClient, tenant: str, name: str, amount: str, *, level: str) -> dict[str, Any]:
+def approve(
+    as_user: UserClient,
+    tenant: str,
+    name: str,
+    amount: str,
+    *,
+    level: str,
+    reviewer: str | None = None,
+    concluder: str | None = None,
+) -> dict[str, Any]:
     """Draft → sign-off → formal review → opinions → plan (``level``) → application → approval;
-    returns the declaration as submitted (with its project code)."""
+    returns the declaration as submitted (with its project code). ``reviewer`` does the technical
+    review and ``concluder`` the application's conclusion where the tenant's own bureau reviewer
+    does not (county-b delegates to the city; qiaokou's tech center concludes below 50万)."""
+    reviewer = reviewer or f"bureau_reviewer.{tenant}"
     with (
         as_user(f"applicant.{tenant}", "intake") as intake,
         as_user(f"unit_head.{tenant}", "intake") as head_intake,
         as_user(f"bureau_reviewer.{tenant}", "intake") as bureau_intake,
-        as_user(f"bureau_reviewer.{tenant}", "review") as review,
+        as_user(reviewer, "review") as review,
+        as_user(concluder or reviewer, "review") as conclude,
         as_user(f"bureau_head.{tenant}", "review") as head,
         as_user(f"applicant.{tenant}", "review") as unit,
     ):
@@ -147,7 +160,7 @@ def approve(as_user: UserClient, tenant: str, name: str, amount: str, *, level: 
             201,
         )
         concluded = ok(
-            review.post(
+            conclude.post(
                 f"/v1/cases/{case['id']}/review-conclusion",
                 json={"version": applied["case"]["version"], "passed": True, "comments": "方案可行"},
             )

@@ -141,6 +141,17 @@ RECTIFICATION_DONE = (
 )
 
 
+# 验收结果备案 (acceptance's FileResult: the filing date is the service's today).
+RESULT_FILING = (
+    Field(
+        "confirm",
+        "确认报备：验收意见和验收报告已核对无误，报送数据局备案",
+        "checkbox",
+        required=True,
+    ),
+)
+
+
 def evidence_fields(kind: str, label: str) -> tuple[Field, ...]:
     """One required assessment's inputs (its report file and what it concluded)."""
     head = (Field(f"{kind}.conclusion", f"{label}：结论", "select", tuple(CONCLUSION_ZH.items())),)
@@ -262,6 +273,7 @@ FIELD_BY_CODE: dict[str, dict[str, str]] = {
         "ALREADY_ACCEPTED": "stage",
     },
     "decide": {"RECTIFICATION_REQUIRED": "rect.1.description"},
+    "result": {"ALREADY_FILED": "confirm", "FILING_NOT_APPLICABLE": "confirm"},
     "rectification": {"RECTIFICATION_DONE": "note"},
     "panel": {"EXPERT_POOL_TOO_SMALL": "size", "PANEL_SIZE_INVALID": "size", "PANEL_ALREADY_DRAWN": "size"},
 }

@@ -1,6 +1,6 @@
 """The back half's procurement, construction and acceptance forms (zh-CN): 采购备案, 进度报告,
-支付登记, 验收申请, 验收专家抽取, 验收结论 and 整改完成. Each write is one or more of procurement's
-or acceptance's gRPC calls as the user.
+支付登记, 验收申请, 验收专家抽取, 验收结论, 整改完成 and 验收结果备案. Each write is one or more
+of procurement's or acceptance's gRPC calls as the user.
 
 The pattern is the front half's (entrypoints.pages): the CSRF token checked, a refused form shown
 again with what was typed and each message beside its field, a redirect with ?saved= on success.
@@ -997,3 +997,87 @@ async def complete_rectification(
     else:
         return RedirectResponse(f"/projects/{project['declaration_id']}?saved=rectification", status_code=303)
     return _rectification_page(templates, request, session, item, rect, project, values=values, errors=errors)
+
+
+# ------------------------------------------------------------------------------------------------
+# 验收结果备案: a self-accepted project's result filed with the bureau within the pack's working days
+# ------------------------------------------------------------------------------------------------
+
+
+def _result_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    item: dict[str, Any],
+    project: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    refs = spec.cite_text(item.get("filing_citations") or [])
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"验收结果备案 — {project['project_name']}",
+        fields=spec.RESULT_FILING,
+        action=f"/acceptances/{item['id']}/filing",
+        back=f"/projects/{project['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro=f"{spec.STAGE_ZH.get(item['stage'], item['stage'])}（建设单位自行组织）于 {item['decided_on']} "
+        f"作出结论：{item.get('opinion') or '—'}。"
+        f"须在 {item['filing_due_on']} 前报数据局备案" + (f"（依据：{refs}）" if refs else "") + "；"
+        "备案日期按提交当日记录，超过期限的照常备案并标记为逾期。",
+    )
+
+
+@router.get("/acceptances/{acceptance_id}/filing", response_class=HTMLResponse)
+async def result_form(
+    request: Request,
+    acceptance_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """验收结果备案: the result, its filing due date with the article, the unit's confirmation."""
+    item = await _acceptance(backend, session, acceptance_id)
+    project = await _declaration_of(backend, session, item["project_id"])
+    if item.get("filed_on"):
+        return RedirectResponse(f"/projects/{project['declaration_id']}", status_code=303)
+    return _result_page(templates, request, session, item, project)
+
+
+@router.post("/acceptances/{acceptance_id}/filing", response_class=HTMLResponse)
+async def file_result(
+    request: Request,
+    acceptance_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """FileResult once the unit confirms; a late filing is acceptance's to mark."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    errors = FormErrors()
+    item = await _acceptance(backend, session, acceptance_id)
+    project = await _declaration_of(backend, session, item["project_id"])
+    if values.get("confirm") != "on":
+        # Filing is final (acceptance refuses a second one): the unit confirms it deliberately.
+        errors.add("confirm", "请确认验收意见和验收报告已核对无误后再报备")
+    else:
+        try:
+            await _call(
+                backend,
+                session,
+                "acceptance",
+                backend.acceptance.FileResult,
+                acceptance_pb2.FileResultRequest(acceptance_id=acceptance_id, version=int(item["version"])),
+            )
+        except AppError as err:
+            errors = _refused(err, form="result", known_fields=names(spec.RESULT_FILING))
+        else:
+            return RedirectResponse(
+                f"/projects/{project['declaration_id']}?saved=result-filing", status_code=303
+            )
+    return _result_page(templates, request, session, item, project, values=values, errors=errors)
