@@ -12,7 +12,7 @@ under wuxing-2023, filed late under a moved domain clock (the overdue mark, §15
 supervisor as the contractor. Screenshots 80 to 89b, and 89c-89d: the final acceptance's panel
 drawn through 验收专家抽取 (review's pool too small refused beside 抽取人数, then drawn); 89e-89f:
 its rectification item reported done (整改完成); 89g-89h: county-b's self-accepted result filed
-late through 验收结果备案 (qiaokou-2022 §28(3)).
+late through 验收结果备案 (qiaokou-2022 §28(3)); 89i: 延期申请 refused under lhasa (no extension).
 """
 
 from __future__ import annotations
@@ -366,6 +366,29 @@ def test_rectification_completed(sign_in: SignIn, approved: dict[str, Any]) -> N
     assert unit.locator("#rectification-link-final-1-1").count() == 0
     assert unit.inner_text("#acceptance-status") != "验收未通过，整改中"
     shot(unit, "89f-rectification-done")
+
+
+def test_extension_refused_where_the_pack_provides_none(sign_in: SignIn, approved: dict[str, Any]) -> None:
+    """延期申请 under lhasa: its §17 sets the final acceptance's deadline but no extension, so
+    acceptance refuses one and the form says so beside the date with the deadline's article."""
+    did = approved["id"]
+    unit = sign_in(f"applicant.{LHASA}")
+    _project(unit, did)
+    unit.click("#extension-link")
+    check_accessibility(unit)
+    assert "lhasa §17" in unit.inner_text(".intro")
+    until_day = (date.fromisoformat(today()) + timedelta(days=400)).isoformat()
+    unit.fill("#f-reason", "用户手册修订后需重新组织培训。")
+    unit.fill("#f-requested_until", until_day)
+    unit.click("#save")
+    unit.wait_for_selector("#form-error")
+    refused = field_error(unit, "requested_until")
+    assert "本地区管理办法未规定延期验收申请" in refused and "lhasa §17" in refused
+    assert unit.input_value("#f-reason") == "用户手册修订后需重新组织培训。"
+    assert unit.input_value("#f-requested_until") == until_day
+    shot(unit, "89i-extension-not-provided")
+    _project(unit, did)
+    assert unit.locator("#extension").count() == 0  # nothing was requested
 
 
 def test_a_filing_prefilled_from_the_trading_center(

@@ -152,6 +152,13 @@ RESULT_FILING = (
 )
 
 
+# 延期申请 (acceptance's RequestExtension: only where the pack provides one, heze-2021 §23).
+EXTENSION = (
+    Field("reason", "延期理由", "textarea", required=True, help="写明未能按期申请竣工验收的原因"),
+    Field("requested_until", "申请延期至", "date", required=True, help="应晚于原定期限和今天"),
+)
+
+
 def evidence_fields(kind: str, label: str) -> tuple[Field, ...]:
     """One required assessment's inputs (its report file and what it concluded)."""
     head = (Field(f"{kind}.conclusion", f"{label}：结论", "select", tuple(CONCLUSION_ZH.items())),)
@@ -273,6 +280,12 @@ FIELD_BY_CODE: dict[str, dict[str, str]] = {
         "ALREADY_ACCEPTED": "stage",
     },
     "decide": {"RECTIFICATION_REQUIRED": "rect.1.description"},
+    "extension": {
+        "EXTENSION_REASON_REQUIRED": "reason",
+        "EXTENSION_DATE_INVALID": "requested_until",
+        "EXTENSION_PENDING": "requested_until",
+        "ALREADY_ACCEPTED": "requested_until",
+    },
     "result": {"ALREADY_FILED": "confirm", "FILING_NOT_APPLICABLE": "confirm"},
     "rectification": {"RECTIFICATION_DONE": "note"},
     "panel": {"EXPERT_POOL_TOO_SMALL": "size", "PANEL_SIZE_INVALID": "size", "PANEL_ALREADY_DRAWN": "size"},

@@ -1,5 +1,5 @@
 """The back half's procurement, construction and acceptance forms (zh-CN): 采购备案, 进度报告,
-支付登记, 验收申请, 验收专家抽取, 验收结论, 整改完成 and 验收结果备案. Each write is one or more
+支付登记, 验收申请, 延期申请, 验收专家抽取, 验收结论, 整改完成 and 验收结果备案. Each write is one or more
 of procurement's or acceptance's gRPC calls as the user.
 
 The pattern is the front half's (entrypoints.pages): the CSRF token checked, a refused form shown
@@ -1081,3 +1081,92 @@ async def file_result(
                 f"/projects/{project['declaration_id']}?saved=result-filing", status_code=303
             )
     return _result_page(templates, request, session, item, project, values=values, errors=errors)
+
+
+# ------------------------------------------------------------------------------------------------
+# 延期申请: the final acceptance applied for later, with reasons, where the pack allows it
+# ------------------------------------------------------------------------------------------------
+
+
+def _deadline(ap: dict[str, Any]) -> str:
+    """The final acceptance's deadline with its article, as the forms say it."""
+    if not ap.get("final_due_on"):
+        return ""
+    refs = spec.cite_text(ap.get("final_due_citations") or [])
+    return f"竣工验收申请期限 {ap['final_due_on']}" + (f"（依据：{refs}）" if refs else "")
+
+
+def _extension_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    view: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    ap = view["project"]
+    deadline = _deadline(ap)
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"延期验收申请 — {ap['project_name']}",
+        fields=spec.EXTENSION,
+        action=f"/projects/{ap['declaration_id']}/extension",
+        back=f"/projects/{ap['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro=(f"{deadline}。" if deadline else "")
+        + "不能按期申请竣工验收的，写明理由向数据局申请延期；是否可以延期以本地区管理办法为准。",
+    )
+
+
+@router.get("/projects/{declaration_id}/extension", response_class=HTMLResponse)
+async def extension_form(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """延期申请: the deadline with its article, the reasons and the date asked for."""
+    view = await _acceptance_project(backend, session, declaration_id)
+    return _extension_page(templates, request, session, view)
+
+
+@router.post("/projects/{declaration_id}/extension", response_class=HTMLResponse)
+async def request_extension(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """RequestExtension; a pack that provides none is acceptance's refusal, shown with the
+    deadline's article beside the date."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    view = await _acceptance_project(backend, session, declaration_id)
+    ap = view["project"]
+    try:
+        await _call(
+            backend,
+            session,
+            "acceptance",
+            backend.acceptance.RequestExtension,
+            acceptance_pb2.RequestExtensionRequest(
+                project_id=ap["id"],
+                version=int(ap["version"]),
+                reason=values.get("reason", "").strip(),
+                requested_until=values.get("requested_until", ""),
+            ),
+        )
+    except AppError as err:
+        errors = _refused(err, form="extension", known_fields=names(spec.EXTENSION))
+        if err.code == "EXTENSION_NOT_PROVIDED":
+            deadline = _deadline(ap)
+            errors.add("requested_until", err.message + (f"{deadline}。" if deadline else ""))
+    else:
+        return RedirectResponse(f"/projects/{declaration_id}?saved=extension", status_code=303)
+    return _extension_page(templates, request, session, view, values=values, errors=errors)
