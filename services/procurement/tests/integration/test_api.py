@@ -481,3 +481,74 @@ async def test_grpc_reads_and_writes(deps: ProcurementDeps, tenants: Any, h: Any
         assert imported.received == 4 and imported.unmatched == 4  # lhasa has no such project codes
     finally:
         _principal.reset(reset)
+
+
+async def test_grpc_project_carries_the_packs_grounds_and_its_interventions(
+    deps: ProcurementDeps, tenants: Any, h: Any
+) -> None:
+    """GetProject gives the portal the grounds an Intervene may name (qiaokou-2022 §27(1)–(5))
+    and each intervention with its ground's label and article, oldest first."""
+    tenant = tenants.qiaokou
+    declaration_id = await h.grant(deps, tenant)
+    [(_, servicer)] = grpc_api.servicers(deps)
+    reset = _principal.set(h.who(tenant, "applicant"))
+    try:
+        approved = await servicer.GetProject(
+            procurement_pb2.GetProjectRequest(declaration_id=declaration_id), None
+        )
+        await servicer.StartProcurement(  # suspension stops a project in procurement or construction
+            procurement_pb2.StartProcurementRequest(
+                declaration_id=declaration_id, version=approved.project.version, method="open_tender"
+            ),
+            None,
+        )
+        _principal.set(h.who(tenant, "bureau_head", org="bureau"))
+        got = await servicer.GetProject(
+            procurement_pb2.GetProjectRequest(declaration_id=declaration_id), None
+        )
+        grounds = {g.code: (g.label_zh, [c.ref for c in g.citations]) for g in got.suspension_grounds}
+        assert set(grounds) == {
+            "force_majeure",
+            "major_content_change",
+            "poor_execution",
+            "major_security_risk",
+            "refuses_supervision",
+        }
+        assert grounds["force_majeure"] == ("项目因不可抗力无法完成", ["qiaokou-2022 §27(1)"])
+        assert list(got.interventions) == []
+        with pytest.raises(AppError) as unknown:
+            await servicer.Intervene(
+                procurement_pb2.InterveneRequest(
+                    declaration_id=declaration_id,
+                    version=got.project.version,
+                    kind="suspension",
+                    ground="serious_delay",
+                    reason="进度滞后",
+                ),
+                None,
+            )
+        assert unknown.value.code == "UNKNOWN_SUSPENSION_GROUND"
+        suspended = await servicer.Intervene(
+            procurement_pb2.InterveneRequest(
+                declaration_id=declaration_id,
+                version=got.project.version,
+                kind="suspension",
+                ground="major_security_risk",
+                reason="等保测评发现高危漏洞未整改",
+            ),
+            None,
+        )
+        assert suspended.project.status == "suspended"
+        read = await servicer.GetProject(
+            procurement_pb2.GetProjectRequest(declaration_id=declaration_id), None
+        )
+        [item] = read.interventions
+        assert (item.kind, item.ground, item.ground_zh) == (
+            "suspension",
+            "major_security_risk",
+            "存在重大安全隐患，整改不到位",
+        )
+        assert item.reason == "等保测评发现高危漏洞未整改" and item.source == "bureau" and item.on_date
+        assert [c.ref for c in item.citations] == ["qiaokou-2022 §27(4)"]
+    finally:
+        _principal.reset(reset)

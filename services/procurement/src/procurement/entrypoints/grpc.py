@@ -49,6 +49,20 @@ def _cite(refs: Sequence[str]) -> list[common_pb2.Citation]:
     return [common_pb2.Citation(ref=r) for r in refs]
 
 
+def _intervention(i: dict[str, Any], grounds: dict[str, dict[str, Any]]) -> procurement_pb2.Intervention:
+    return procurement_pb2.Intervention(
+        id=str(i["id"]),
+        kind=i["kind"],
+        ground=i["ground"] or "",
+        ground_zh=str(grounds.get(i["ground"] or "", {}).get("label_zh", "")),
+        reason=i["reason"] or "",
+        on_date=i["on_date"].isoformat() if i["on_date"] else "",
+        actor=i["actor"] or "",
+        source=i["source"] or "",
+        citations=_cite(list(i["cite"] or [])),
+    )
+
+
 def _day_text(value: date | None) -> str:
     return value.isoformat() if value is not None else ""
 
@@ -227,7 +241,15 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
             deps=self._deps, principal=_who(), declaration_id=request.declaration_id
         )
         filings = {f.procurement_id: f for f in view.filings}
+        grounds = construction_service.grounds_of(self._deps, view.project)
         return procurement_pb2.ProjectResponse(
+            interventions=[_intervention(i, grounds) for i in view.interventions],
+            suspension_grounds=[
+                procurement_pb2.SuspensionGround(
+                    code=code, label_zh=g["label_zh"], citations=_cite(g["cite"])
+                )
+                for code, g in grounds.items()
+            ],
             project=_project(view.project, blocked=view.final_payment_blocked, cite=view.final_payment_cite),
             procurements=[
                 _procurement(

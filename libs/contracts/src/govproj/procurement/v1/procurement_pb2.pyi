@@ -472,17 +472,96 @@ class GetProjectRequest(_message.Message):
 Global___GetProjectRequest: _TypeAlias = GetProjectRequest  # noqa: Y015
 
 @_typing.final
-class ProjectResponse(_message.Message):
+class Intervention(_message.Message):
     """GetProject answers with the project's procurements (each with its filing), progress reports and
     payments; the other calls answering ProjectResponse carry the project only.
+    A suspension, resumption or termination of the project, with the pack's ground it names.
     """
 
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    GROUND_FIELD_NUMBER: _builtins.int
+    GROUND_ZH_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ON_DATE_FIELD_NUMBER: _builtins.int
+    ACTOR_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    kind: _builtins.str
+    """suspension | termination | resumption"""
+    ground: _builtins.str
+    ground_zh: _builtins.str
+    """the pack's label of the ground; empty when the pack no longer has it"""
+    reason: _builtins.str
+    on_date: _builtins.str
+    """ISO date"""
+    actor: _builtins.str
+    source: _builtins.str
+    """bureau | rectification (evaluation's rectification.escalated)"""
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        ground: _builtins.str = ...,
+        ground_zh: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        on_date: _builtins.str = ...,
+        actor: _builtins.str = ...,
+        source: _builtins.str = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "citations", b"citations", "ground", b"ground", "ground_zh", b"ground_zh", "id", b"id", "kind", b"kind", "on_date", b"on_date", "reason", b"reason", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Intervention: _TypeAlias = Intervention  # noqa: Y015
+
+@_typing.final
+class SuspensionGround(_message.Message):
+    """One of the pack's suspension (and termination) grounds an Intervene may name."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    LABEL_ZH_FIELD_NUMBER: _builtins.int
+    CITATIONS_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    label_zh: _builtins.str
+    @_builtins.property
+    def citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        label_zh: _builtins.str = ...,
+        citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["citations", b"citations", "code", b"code", "label_zh", b"label_zh"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SuspensionGround: _TypeAlias = SuspensionGround  # noqa: Y015
+
+@_typing.final
+class ProjectResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PROJECT_FIELD_NUMBER: _builtins.int
     PROCUREMENTS_FIELD_NUMBER: _builtins.int
     PROGRESS_FIELD_NUMBER: _builtins.int
     PAYMENTS_FIELD_NUMBER: _builtins.int
+    INTERVENTIONS_FIELD_NUMBER: _builtins.int
+    SUSPENSION_GROUNDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def project(self) -> Global___Project: ...
     @_builtins.property
@@ -491,6 +570,14 @@ class ProjectResponse(_message.Message):
     def progress(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProgressReport]: ...
     @_builtins.property
     def payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Payment]: ...
+    @_builtins.property
+    def interventions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Intervention]:
+        """oldest first"""
+
+    @_builtins.property
+    def suspension_grounds(self) -> _containers.RepeatedCompositeFieldContainer[Global___SuspensionGround]:
+        """the project's pack's, in its order"""
+
     def __init__(
         self,
         *,
@@ -498,10 +585,12 @@ class ProjectResponse(_message.Message):
         procurements: _abc.Iterable[Global___Procurement] | None = ...,
         progress: _abc.Iterable[Global___ProgressReport] | None = ...,
         payments: _abc.Iterable[Global___Payment] | None = ...,
+        interventions: _abc.Iterable[Global___Intervention] | None = ...,
+        suspension_grounds: _abc.Iterable[Global___SuspensionGround] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["project", b"project"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["payments", b"payments", "procurements", b"procurements", "progress", b"progress", "project", b"project"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["interventions", b"interventions", "payments", b"payments", "procurements", b"procurements", "progress", b"progress", "project", b"project", "suspension_grounds", b"suspension_grounds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
