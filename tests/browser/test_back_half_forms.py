@@ -1,18 +1,21 @@
 """The back half's procurement, construction and acceptance forms in a real browser: 采购备案,
-建设进度报告, 合同付款登记, 验收申请 and 验收结论, each opened from the project page, refused once
-with the service's Chinese message beside the field, then saved and seen on the project page.
+建设进度报告, 合同付款登记, 验收申请, 验收专家抽取, 验收结论, 整改完成, 延期申请, 验收结果备案 and
+暂停/终止, each opened from the project page, refused once with the service's Chinese message beside
+the field, then saved and seen on the project page (延期申请 only refused: see its test).
 
 The platform is every back-end service and the portal with the city under lhasa's measures
 (tests.e2e.lifecycle): lhasa sets no minimum trial run, so the acceptance can be applied for on
 the day the trial run starts. One key project is approved through the services' REST APIs and its
 supervision contract filed there (lhasa §13: the supervisor first); everything after that is done
-in the browser. The tests run in file order on that one project. Two more projects: one whose
-procurement the trading center's OCDS releases began (the prefill), and one of county-a, which stays
+in the browser. The tests run in file order on that one project. More projects: one whose
+procurement the trading center's OCDS releases began (the prefill), one of county-a, which stays
 under wuxing-2023, filed late under a moved domain clock (the overdue mark, §15) after §17 refused its
-supervisor as the contractor. Screenshots 80 to 89b, and 89c-89d: the final acceptance's panel
+supervisor as the contractor, and two of county-b under qiaokou-2022 (the result filing, §28(3);
+suspension and termination, §27). Screenshots 80 to 89b, and 89c-89d: the final acceptance's panel
 drawn through 验收专家抽取 (review's pool too small refused beside 抽取人数, then drawn); 89e-89f:
 its rectification item reported done (整改完成); 89g-89h: county-b's self-accepted result filed
-late through 验收结果备案 (qiaokou-2022 §28(3)); 89i: 延期申请 refused under lhasa (no extension).
+late through 验收结果备案; 89i: 延期申请 refused under lhasa (no extension); 89j-89l: a county-b
+project suspended and terminated by its bureau on §27's grounds (暂停/终止).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from tests.e2e.lifecycle import (
     findings,
     lhasa_policies,
     new_credit_code,
+    signed_procurement,
     today,
     user_clients,
 )
@@ -611,3 +615,57 @@ def test_a_self_accepted_result_filed_late_under_qiaokou(
     assert "qiaokou-2022 §28(3)" in unit.inner_text("#acceptance-final-1")
     assert unit.locator("#result-filing-link-final-1").count() == 0
     shot(unit, "89h-result-filed-late")
+
+
+def test_suspension_and_termination_on_the_grounds_of_qiaokou_27(stack: Stack, sign_in: SignIn) -> None:
+    """暂停/终止 of a county-b project in procurement by its bureau head: the grounds are qiaokou-2022
+    §27(1)-(5) as procurement gives them, a suspension without its reason refused beside the field,
+    then suspended on §27(4) and terminated on §27(3), each on the project page with its article."""
+    as_user = user_clients(stack)
+    declaration = approve(
+        as_user,
+        QIAOKOU,
+        "乙县智慧停车管理平台",
+        "300000.00",
+        level="general",
+        reviewer="bureau_reviewer.city",
+        concluder="tech_center.city",
+    )
+    did = declaration["id"]
+    with as_user(f"applicant.{QIAOKOU}", "procurement") as unit_api:
+        signed_procurement(unit_api, did, role="construction")
+    unit = sign_in(f"applicant.{QIAOKOU}")
+    _project(unit, did)
+    assert unit.locator("#intervention-link").count() == 0  # the bureau's (procurement's BUREAU)
+    head = sign_in(f"bureau_head.{QIAOKOU}")
+    _project(head, did)
+    head.click("#intervention-link")
+    check_accessibility(head)
+    grounds = head.locator("#f-ground option").all_inner_texts()[1:]
+    assert len(grounds) == 5 and all("qiaokou-2022 §27(" in g for g in grounds), grounds
+    head.select_option("#f-kind", "suspension")
+    head.select_option("#f-ground", "major_security_risk")
+    head.click("#save")
+    head.wait_for_selector("#form-error")
+    assert field_error(head, "reason") == "请说明理由"
+    assert head.input_value("#f-ground") == "major_security_risk"
+    shot(head, "89j-suspension-without-reason")
+    head.fill("#f-reason", "等保测评发现高危漏洞，限期整改未完成。")
+    head.click("#save")
+    _saved(head)
+    suspended = head.inner_text("#intervention-1")
+    assert "暂停实施" in suspended and "存在重大安全隐患，整改不到位" in suspended
+    assert "qiaokou-2022 §27(4)" in suspended and "等保测评发现高危漏洞" in suspended
+    assert "暂停" in head.inner_text("#procurement-status")
+    shot(head, "89k-project-suspended")
+    head.click("#intervention-link")
+    assert head.locator('#f-kind option[value="resumption"]').count() == 1
+    head.select_option("#f-kind", "termination")
+    head.select_option("#f-ground", "poor_execution")
+    head.fill("#f-reason", "承建单位无法继续履约，经研究终止项目。")
+    head.click("#save")
+    _saved(head)
+    terminated = head.inner_text("#intervention-2")
+    assert "终止项目" in terminated and "qiaokou-2022 §27(3)" in terminated
+    assert head.locator("#intervention-link").count() == 0
+    shot(head, "89l-project-terminated")

@@ -159,6 +159,24 @@ EXTENSION = (
 )
 
 
+# 暂停/终止 (procurement's Intervene): the bureau's, on one of the pack's grounds.
+INTERVENTION_ZH = {"suspension": "暂停实施", "termination": "终止项目", "resumption": "恢复实施"}
+
+
+def intervention_fields(status: str, grounds: Sequence[Mapping[str, Any]]) -> tuple[Field, ...]:
+    """The kind (resumption only of a suspended project), the pack's grounds as procurement gives
+    them (label and article), the reason."""
+    kinds = ("resumption", "termination") if status == "suspended" else ("suspension", "termination")
+    options = tuple(
+        (str(g["code"]), f"{g['label_zh']}（{cite_text(g.get('citations') or [])}）") for g in grounds
+    )
+    return (
+        Field("kind", "处置", "select", tuple((k, INTERVENTION_ZH[k]) for k in kinds), required=True),
+        Field("ground", "情形", "select", (("", "（请选择）"), *options), help="恢复实施时不填"),
+        Field("reason", "理由", "textarea", required=True),
+    )
+
+
 def evidence_fields(kind: str, label: str) -> tuple[Field, ...]:
     """One required assessment's inputs (its report file and what it concluded)."""
     head = (Field(f"{kind}.conclusion", f"{label}：结论", "select", tuple(CONCLUSION_ZH.items())),)
@@ -285,6 +303,12 @@ FIELD_BY_CODE: dict[str, dict[str, str]] = {
         "EXTENSION_DATE_INVALID": "requested_until",
         "EXTENSION_PENDING": "requested_until",
         "ALREADY_ACCEPTED": "requested_until",
+    },
+    "intervention": {
+        "UNKNOWN_SUSPENSION_GROUND": "ground",
+        "PROJECT_NOT_SUSPENDABLE": "kind",
+        "PROJECT_NOT_SUSPENDED": "kind",
+        "PROJECT_NOT_TERMINABLE": "kind",
     },
     "result": {"ALREADY_FILED": "confirm", "FILING_NOT_APPLICABLE": "confirm"},
     "rectification": {"RECTIFICATION_DONE": "note"},

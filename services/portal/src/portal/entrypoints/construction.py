@@ -1,6 +1,6 @@
 """The back half's procurement, construction and acceptance forms (zh-CN): 采购备案, 进度报告,
-支付登记, 验收申请, 延期申请, 验收专家抽取, 验收结论, 整改完成 and 验收结果备案. Each write is one or more
-of procurement's or acceptance's gRPC calls as the user.
+支付登记, 暂停/终止, 验收申请, 延期申请, 验收专家抽取, 验收结论, 整改完成 and 验收结果备案. Each
+write is one or more of procurement's or acceptance's gRPC calls as the user.
 
 The pattern is the front half's (entrypoints.pages): the CSRF token checked, a refused form shown
 again with what was typed and each message beside its field, a redirect with ?saved= on success.
@@ -1170,3 +1170,83 @@ async def request_extension(
     else:
         return RedirectResponse(f"/projects/{declaration_id}?saved=extension", status_code=303)
     return _extension_page(templates, request, session, view, values=values, errors=errors)
+
+
+# ------------------------------------------------------------------------------------------------
+# 暂停/终止: the bureau suspends, terminates or resumes a project on the pack's grounds (Intervene)
+# ------------------------------------------------------------------------------------------------
+
+
+def _intervention_fields(project: dict[str, Any]) -> tuple[Field, ...]:
+    return spec.intervention_fields(project["project"]["status"], project.get("suspension_grounds", []))
+
+
+def _intervention_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    project: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    pp = project["project"]
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"暂停/终止项目 — {pp['name']}",
+        fields=_intervention_fields(project),
+        action=f"/projects/{pp['declaration_id']}/intervention",
+        back=f"/projects/{pp['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro=f"建设状态：{pp.get('status_zh') or pp['status']}。"
+        "暂停或终止须依据本地区管理办法规定的情形（条款见各选项）；恢复实施沿用暂停时的依据。",
+    )
+
+
+@router.get("/projects/{declaration_id}/intervention", response_class=HTMLResponse)
+async def intervention_form(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """暂停/终止: the kind, one of the pack's grounds with its article, the reason."""
+    project = await _procurement_project(backend, session, declaration_id)
+    return _intervention_page(templates, request, session, project)
+
+
+@router.post("/projects/{declaration_id}/intervention", response_class=HTMLResponse)
+async def intervene(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """Intervene; a ground the pack lacks or a missing reason is procurement's refusal beside its field."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    project = await _procurement_project(backend, session, declaration_id)
+    try:
+        await _call(
+            backend,
+            session,
+            "procurement",
+            backend.procurement.Intervene,
+            procurement_pb2.InterveneRequest(
+                declaration_id=declaration_id,
+                version=int(project["project"]["version"]),
+                kind=values.get("kind", ""),
+                ground=values.get("ground", ""),
+                reason=values.get("reason", "").strip(),
+            ),
+        )
+    except AppError as err:
+        errors = _refused(err, form="intervention", known_fields=names(_intervention_fields(project)))
+    else:
+        return RedirectResponse(f"/projects/{declaration_id}?saved=intervention", status_code=303)
+    return _intervention_page(templates, request, session, project, values=values, errors=errors)
