@@ -123,3 +123,70 @@ def test_an_evidence_refusal_lands_on_its_row_and_the_schedule_is_read_line_by_l
     lines = spec.parse_schedule("需求确认 2026-05-01\n\n系统上线 2026-13-01\n2026-06-01", errors=errors)
     assert lines == [spec.ScheduleLine("需求确认", "2026-05-01")]
     assert errors.fields["schedule"] == "“系统上线 2026-13-01”应写为：节点名称 YYYY-MM-DD"
+
+
+def test_review_s_pool_too_small_lands_beside_the_panel_size() -> None:
+    err = AppError(
+        code="EXPERT_POOL_TOO_SMALL",
+        message="符合回避条件的专家仅2人，不足抽取3人。",
+        kind=ErrorKind.PRECONDITION,
+        details={"eligible": 2, "requested": 3},
+    )
+    placed = spec.place_errors(err, form="panel", known_fields=names(spec.PANEL))
+    assert placed.fields == {"size": "符合回避条件的专家仅2人，不足抽取3人。"}
+
+
+def test_extension_refusals_without_field_details_land_on_their_fields() -> None:
+    known = names(spec.EXTENSION)
+    reason = AppError(
+        code="EXTENSION_REASON_REQUIRED", message="请写明延期验收的理由。", kind=ErrorKind.INVALID
+    )
+    assert spec.place_errors(reason, form="extension", known_fields=known).fields == {
+        "reason": "请写明延期验收的理由。"
+    }
+    day = AppError(
+        code="EXTENSION_DATE_INVALID",
+        message="延期后的申请日期应晚于原定期限和今天。",
+        kind=ErrorKind.INVALID,
+    )
+    assert set(spec.place_errors(day, form="extension", known_fields=known).fields) == {"requested_until"}
+    # A pack without extensions is not a field's: above the form (the entrypoint adds the deadline).
+    none = AppError(
+        code="EXTENSION_NOT_PROVIDED",
+        message="本地区管理办法未规定延期验收申请。",
+        kind=ErrorKind.PRECONDITION,
+    )
+    placed = spec.place_errors(none, form="extension", known_fields=known)
+    assert placed.fields == {} and placed.message == "本地区管理办法未规定延期验收申请。"
+
+
+def test_intervention_grounds_are_the_services_with_their_articles_and_resumption_only_when_suspended() -> (
+    None
+):
+    grounds = [
+        {
+            "code": "force_majeure",
+            "label_zh": "项目因不可抗力无法完成",
+            "citations": [{"ref": "qiaokou-2022 §27(1)"}],
+        },
+        {"code": "poor_execution", "label_zh": "项目执行不力", "citations": [{"ref": "qiaokou-2022 §27(3)"}]},
+    ]
+    kind, ground, reason = spec.intervention_fields("construction", grounds)
+    assert [k for k, _ in kind.options] == ["suspension", "termination"]
+    assert ground.options == (
+        ("", "（请选择）"),
+        ("force_majeure", "项目因不可抗力无法完成（qiaokou-2022 §27(1)）"),
+        ("poor_execution", "项目执行不力（qiaokou-2022 §27(3)）"),
+    )
+    assert reason.required
+    assert [k for k, _ in spec.intervention_fields("suspended", grounds)[0].options] == [
+        "resumption",
+        "termination",
+    ]
+    unknown = AppError(
+        code="UNKNOWN_SUSPENSION_GROUND",
+        message="该地区管理办法未规定此暂停（终止）情形。",
+        kind=ErrorKind.PRECONDITION,
+    )
+    placed = spec.place_errors(unknown, form="intervention", known_fields={"kind", "ground", "reason"})
+    assert placed.fields == {"ground": "该地区管理办法未规定此暂停（终止）情形。"}
