@@ -37,6 +37,14 @@ DOC_ZH = {
 }
 PAYMENT_ZH = {"advance": "预付款", "progress": "进度款", "final": "尾款（最终付款）", "warranty": "质保金"}
 STAGE_ZH = {"initial": "初步验收", "final": "竣工验收"}
+# The packs' acceptance organizers (acceptance_organizer); an unknown one shows as its code.
+ORGANIZER_ZH = {
+    "bureau": "数据局组织",
+    "unit": "建设单位自行组织",
+    "unit_with_bureau_spot_check": "建设单位组织，数据局抽查",
+    "unit_with_bureau_supervision": "建设单位组织，数据局监督",
+    "department_with_bureau": "主管部门组织，数据局参与",
+}
 EVIDENCE_ZH = {
     "mlps": "网络安全等级保护测评报告",
     "crypto": "密码应用安全性评估报告",

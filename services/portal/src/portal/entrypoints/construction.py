@@ -732,7 +732,7 @@ def _decide_page(
         back=f"/projects/{project['declaration_id']}",
         values=values,
         errors=errors,
-        intro=f"组织单位：{item.get('organizer') or '—'}"
+        intro=f"组织单位：{spec.ORGANIZER_ZH.get(item.get('organizer', ''), item.get('organizer') or '—')}"
         f"（{spec.cite_text(item.get('organizer_citations') or [])}）。"
         + (f"验收专家：{panel}。" if panel else "")
         + "逐项给出结论；任一项不符合即验收不通过，须列明整改事项、责任单位和整改期限。",
@@ -841,7 +841,7 @@ def _panel_page(
         back=f"/projects/{project['declaration_id']}",
         values=values,
         errors=errors,
-        intro=f"组织单位：{item.get('organizer') or '—'}"
+        intro=f"组织单位：{spec.ORGANIZER_ZH.get(item.get('organizer', ''), item.get('organizer') or '—')}"
         f"（{spec.cite_text(item.get('organizer_citations') or [])}）。"
         "从专家库随机抽取，建设单位及本项目合同单位的专家自动回避；抽取结果与随机种子记录在案。",
     )
@@ -1167,6 +1167,7 @@ async def request_extension(
         if err.code == "EXTENSION_NOT_PROVIDED":
             deadline = _deadline(ap)
             errors.add("requested_until", err.message + (f"{deadline}。" if deadline else ""))
+            errors.message = ""  # said beside the date, not twice
     else:
         return RedirectResponse(f"/projects/{declaration_id}?saved=extension", status_code=303)
     return _extension_page(templates, request, session, view, values=values, errors=errors)
