@@ -29,7 +29,7 @@ from portal.domain import construction_forms as spec
 from portal.domain.forms import FormErrors, form_values, lines, parse_amount, parse_int
 from portal.domain.formspec import Field, names
 from portal.entrypoints.auth import CurrentSession
-from portal.entrypoints.pages import BackendDep, TemplatesDep, read_form, render
+from portal.entrypoints.pages import BackendDep, TemplatesDep, form_page, read_form
 
 router = APIRouter()
 # The contract terms the trading center's releases may prefill (procurement's PREFILLED).
@@ -66,23 +66,23 @@ def _page(
     back: str,
     values: dict[str, str] | None = None,
     errors: FormErrors | None = None,
+    intro: str = "",
     **extra: Any,
 ) -> HTMLResponse:
     """A back-half form page (construction_form.html); 422 when it carries a refusal."""
-    return render(
+    return form_page(
         templates,
         request,
-        "construction_form.html",
         session,
-        status_code=422 if errors else 200,
         title=title,
         fields=fields,
         action=action,
         back=back,
-        values=values or {},
-        errors=errors or FormErrors(),
-        multipart=any(f.kind == "file" for f in fields),
-        **extra,
+        values=values,
+        errors=errors,
+        intro=intro,
+        extra={"multipart": any(f.kind == "file" for f in fields), **extra},
+        template="construction_form.html",
     )
 
 

@@ -86,12 +86,14 @@ def form_page(
     back: str = "/",
     intro: str = "",
     extra: dict[str, Any] | None = None,
+    template: str = "form.html",
 ) -> HTMLResponse:
-    """A form page; 422 when it carries the service's refusal."""
+    """A form page (``template``, by default the plain form.html); 422 when it carries the
+    service's refusal."""
     return render(
         templates,
         request,
-        "form.html",
+        template,
         session,
         status_code=422 if errors else 200,
         title=title,
