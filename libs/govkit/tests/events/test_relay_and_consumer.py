@@ -240,3 +240,49 @@ async def test_a_transaction_with_many_events_writes_all_of_them_in_order(infra)
     assert stored == names
     relay = OutboxRelay(engine=engine, tables=tables, nats=nats)
     assert await relay.publish_pending() >= 70
+
+
+async def test_consumer_binds_the_handler_to_the_event_tenant_and_applies_a_redelivery_once(infra) -> None:  # type: ignore[no-untyped-def]
+    """The inbox claim also binds the transaction to the event's tenant (one statement): the
+    handler's statements run under that tenant, and the same event delivered again is skipped."""
+    engine, tables, nats = infra
+    uow = UnitOfWorkFactory(engine=engine)
+    seen: list[tuple[str, str | None]] = []
+
+    async def record_tenant(session, envelope: Envelope) -> None:  # type: ignore[no-untyped-def]
+        setting = await session.scalar(text("select current_setting('app.tenant_id', true)"))
+        seen.append((envelope.tenant, setting))
+
+    consumer = EventConsumer(
+        name=f"evtest-{uuid.uuid4().hex[:6]}",
+        stream=stream_name("evtest"),
+        filter_subjects=["govproj.evtest.v1.bound.>"],
+        handler=record_tenant,
+        session_factory=uow.session_factory,
+        tables=tables,
+        nats=nats,
+    )
+    js = await nats.jetstream()
+    first = new_event(
+        event_type="govproj.evtest.v1.bound.x", tenant="county-a", payload=events_pb2.DeclarationSubmitted()
+    )
+    second = new_event(
+        event_type="govproj.evtest.v1.bound.x", tenant="county-b", payload=events_pb2.DeclarationSubmitted()
+    )
+    for event in (first, second, first):  # the third is a redelivery of the first (same event id)
+        await js.publish(event.subject, event.to_json())
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(100):
+            if consumer.processed == 3:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+    assert consumer.processed == 3
+    assert seen == [("county-a", "county-a"), ("county-b", "county-b")]
+    async with engine.connect() as conn:
+        claimed = (
+            await conn.execute(select(tables.inbox.c.event_id).order_by(tables.inbox.c.processed_at))
+        ).scalars()
+        assert sorted(claimed) == sorted([first.id, second.id])
