@@ -199,3 +199,40 @@ async def test_rebuilt_from_the_streams_equals_the_live_portfolio(
             assert portfolio_service.differences(live[t], await portfolio_service.live_rows(deps, t)) == []
     finally:
         await nats.close()
+
+
+async def test_two_first_events_of_a_new_project_are_both_folded(
+    deps: EvaluationDeps, tenants: Any, h: Any
+) -> None:
+    """The submission and the approval of a new project folded in two transactions at once (two
+    streams' consumers): the second waits for the first's row and folds onto it, although that row
+    was committed after the second's claim began."""
+    tenant = tenants.lhasa
+    d = h.submitted(tenant, name="并发项目", amount=_money("1000000.00"))
+    approved = h.envelope(
+        review_pb2.ApprovalGranted(
+            approval_id=str(uuid.uuid4()),
+            declaration_id=d.declaration_id,
+            tenant_id=tenant,
+            project_code=d.project_code,
+            approved_amount=_money("880000.00"),
+            approved_on="2022-06-01",
+            valid_until="2023-06-01",
+        ),
+        tenant,
+    )
+    async with deps.uow(tenant_id=tenant) as first:
+        await portfolio_service.project_event(first.session, h.envelope(d, tenant), deps=deps)
+
+        async def second() -> None:
+            async with deps.uow(tenant_id=tenant) as tx:
+                await portfolio_service.project_event(tx.session, approved, deps=deps)
+                await tx.commit()
+
+        waiting = asyncio.create_task(second())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # held by the first transaction's new row
+        await first.commit()
+    await asyncio.wait_for(waiting, timeout=10)
+    row = (await portfolio_service.live_rows(deps, tenant))[d.declaration_id]
+    assert row.declared_amount == 1000000 and row.approved_amount == 880000 and row.name == "并发项目"

@@ -47,15 +47,6 @@ def project_of(r: Row[Any] | Any) -> ProjectRow:
     return row
 
 
-async def project_for_update(session: AsyncSession, declaration_id: str) -> ProjectRow | None:
-    """The project's row, locked for the consumer's transaction."""
-    t = orm.portfolio
-    found = (
-        await session.execute(select(t).where(t.c.declaration_id == declaration_id).with_for_update())
-    ).first()
-    return project_of(found) if found else None
-
-
 async def get_project(session: AsyncSession, declaration_id: str) -> ProjectRow | None:
     """The project's row (RLS keeps other tenants' rows out)."""
     t = orm.portfolio
@@ -73,7 +64,19 @@ def _upsert(columns: tuple[str, ...]) -> Insert:
     return stmt.on_conflict_do_update(index_elements=["declaration_id"], set_=update)
 
 
-_SLOT = insert(orm.portfolio).on_conflict_do_nothing(index_elements=["declaration_id"])
+# The project's row claimed in one statement: inserted as an empty slot when it is new, otherwise
+# "updated" to itself. ON CONFLICT DO UPDATE locks the row and returns its latest committed
+# version even when it was inserted after this statement's snapshot, so the first two events of a
+# new project from two streams are serialised (a plain SELECT … FOR UPDATE after the insert would
+# need a second round trip, and in the same statement would miss a row committed meanwhile).
+_CLAIM = (
+    insert(orm.portfolio)
+    .on_conflict_do_update(
+        index_elements=["declaration_id"],
+        set_={"declaration_id": insert(orm.portfolio).excluded.declaration_id},
+    )
+    .returning(*orm.portfolio.c)
+)
 
 
 async def save_project(session: AsyncSession, row: ProjectRow) -> None:
@@ -82,11 +85,16 @@ async def save_project(session: AsyncSession, row: ProjectRow) -> None:
     await session.execute(_upsert(tuple(values)), values)
 
 
-async def lock_project_slot(session: AsyncSession, declaration_id: str, tenant_id: str) -> None:
-    """Serialise the first two events of a new project from two streams: an empty row to lock."""
-    await session.execute(
-        _SLOT, {"declaration_id": declaration_id, "tenant_id": tenant_id, "stage": "review"}
-    )
+async def claim_project(session: AsyncSession, declaration_id: str, tenant_id: str) -> ProjectRow | None:
+    """The project's row, locked for the consumer's transaction; None when it is new (an empty
+    slot was inserted, so a concurrent first event of the same project waits for this one)."""
+    found = (
+        await session.execute(
+            _CLAIM, {"declaration_id": declaration_id, "tenant_id": tenant_id, "stage": "review"}
+        )
+    ).first()
+    row = project_of(found) if found else None
+    return row if row is not None and row.last_event_at else None
 
 
 async def all_projects(session: AsyncSession) -> list[ProjectRow]:

@@ -45,10 +45,8 @@ async def project_event(session: AsyncSession, envelope: Envelope, *, deps: Eval
     declaration_id = fold.declaration_of(message)
     if not declaration_id:
         return
-    await repository.lock_project_slot(session, declaration_id, envelope.tenant)
-    row = await repository.project_for_update(session, declaration_id)
-    if row is not None and not row.last_event_at:
-        row = None  # the empty slot just inserted: fold from nothing, as a rebuild does
+    # None for a new project (or its empty slot): fold from nothing, as a rebuild does.
+    row = await repository.claim_project(session, declaration_id, envelope.tenant)
     changed = fold.apply(
         row,
         tenant=envelope.tenant,
