@@ -256,13 +256,6 @@ async def _org_of(session: AsyncSession, org_id: str) -> Org:
     return org
 
 
-async def _tenant_record(session: AsyncSession, tenant_id: str) -> TenantRecord:
-    record = await repository.get_tenant(session, tenant_id)
-    if record is None:
-        raise org_rules.tenant_not_registered(tenant_id)
-    return record
-
-
 async def _call_of(session: AsyncSession, call_id: str) -> AnnualCall:
     _valid_uuid(call_id, "call", "年度计划征集")
     call = await repository.get_call(session, call_id)
@@ -282,10 +275,10 @@ async def _facts(session: AsyncSession, declaration: Declaration) -> dict[str, A
 
 
 async def _check_materials(
-    session: AsyncSession, pack: Pack, declaration: Declaration, *, facts: Mapping[str, Any] | None = None
+    session: AsyncSession, pack: Pack, declaration: Declaration
 ) -> tuple[tuple[str, ...], list[Material]]:
     """Refuse when a required document is missing; the requirement's articles and the materials."""
-    docs = checks.required_documents(pack, facts if facts is not None else await _facts(session, declaration))
+    docs = checks.required_documents(pack, await _facts(session, declaration))
     found = await repository.list_materials(session, declaration.id)
     checks.ensure_materials(docs, {m.doc_type for m in found})
     return docs.citations, found
@@ -555,13 +548,22 @@ async def _submit_to_bureau(
     session = tx.session
     now, today = deps.now(), deps.today()
     pack = deps.pack_for(current.tenant_id, today)
-    org = await _org_of(session, current.org_id)
-    tenant = await _tenant_record(session, current.tenant_id)
+    # The org, the tenant and the materials in one round trip (every statement of a sign-off
+    # costs the service's event loop more than the database's work).
+    context = await repository.submission_context(
+        session, tenant_id=current.tenant_id, org_id=current.org_id, declaration_id=current.id
+    )
+    if context.org is None or not context.org.active:
+        raise org_rules.org_not_registered(current.org_id)
+    if context.tenant is None:
+        raise org_rules.tenant_not_registered(current.tenant_id)
+    org, tenant, materials = context.org, context.tenant, context.materials
     rules.ensure_complete(current)
     checks.ensure_not_prohibited(pack, current)
     facts = checks.facts_for(current, org_budget_units=org.budget_units, tenant_level=tenant.level.value)
-    material_cites, materials = await _check_materials(session, pack, current, facts=facts)
-    cites: list[str] = list(material_cites)
+    docs = checks.required_documents(pack, facts)
+    checks.ensure_materials(docs, {m.doc_type for m in materials})
+    cites: list[str] = list(docs.citations)
     resubmission = rules.is_resubmission(current)
     if resubmission:
         # Same declaration, same cycle: its call, plan year and route stay as first decided.

@@ -184,3 +184,24 @@ async def test_existing_systems_are_registered_by_the_bureau_and_units_see_their
             expected_version=1,
         )
     assert err.value.details["fields"][0]["field"] == "built_year"
+
+
+async def test_a_unit_deactivated_after_handing_in_cannot_be_signed_off(make_world) -> None:  # type: ignore[no-untyped-def]
+    """The sign-off reads the org, the tenant and the materials together; a unit switched off in the
+    registry meanwhile is refused, nothing is submitted, and signing off works again once it is back."""
+    world = await make_world("wuxing-2023")
+    await world.open_call()
+    pending = await world.to_head(await world.draft())
+    [org] = [o for o in await service.list_orgs(deps=world.deps, principal=world.admin) if o.id == "unit-1"]
+    off = await service.upsert_org(
+        deps=world.deps, principal=world.admin, org=replace(org, active=False), expected_version=org.version
+    )
+    with pytest.raises(AppError) as err:
+        await world.sign(pending)
+    assert err.value.code == "ORG_NOT_REGISTERED"
+    assert [subject for subject, _ in await world.outbox()] == []
+    await service.upsert_org(
+        deps=world.deps, principal=world.admin, org=replace(off, active=True), expected_version=off.version
+    )
+    signed = await world.sign(pending)
+    assert signed.status.value == "submitted" and signed.project_code

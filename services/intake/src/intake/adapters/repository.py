@@ -6,9 +6,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, insert, literal, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
@@ -839,6 +852,50 @@ async def list_materials(session: AsyncSession, declaration_id: str) -> list[Mat
         )
     ).all()
     return [_material(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class SubmissionContext:
+    """What a submission reads besides the declaration: its org, its tenant and its materials."""
+
+    org: Org | None
+    tenant: TenantRecord | None
+    materials: list[Material]
+
+
+async def submission_context(
+    session: AsyncSession, *, tenant_id: str, org_id: str, declaration_id: str
+) -> SubmissionContext:
+    """The org, the tenant record and the declaration's materials (oldest first) in one round trip.
+
+    One row per material (one row without any), each carrying the org and the tenant; either is
+    None when it is not registered (or not visible to the session's tenant).
+    """
+    one = select(literal(1).label("one")).subquery()
+    query = (
+        select(tenants, orgs, materials)
+        .select_from(
+            one.outerjoin(tenants, tenants.c.tenant_id == tenant_id)
+            .outerjoin(orgs, orgs.c.id == org_id)
+            .outerjoin(materials, materials.c.declaration_id == declaration_id)
+        )
+        .order_by(materials.c.uploaded_at, materials.c.id)
+    )
+    rows = (await session.execute(query)).all()
+
+    def part(row: Any, table: Table) -> SimpleNamespace | None:
+        m = row._mapping
+        values = {c.name: m[c] for c in table.c}
+        return None if all(v is None for v in values.values()) else SimpleNamespace(**values)
+
+    first = rows[0]
+    org, tenant = part(first, orgs), part(first, tenants)
+    found = [_material(m) for r in rows if (m := part(r, materials)) is not None]
+    return SubmissionContext(
+        org=_org(org) if org is not None else None,
+        tenant=_tenant(tenant) if tenant is not None else None,
+        materials=found,
+    )
 
 
 async def get_material(session: AsyncSession, declaration_id: str, material_id: str) -> Material | None:
