@@ -127,6 +127,8 @@ CANDIDATE_POOL = 60
 # ESTIMATE_MARGIN × the cut-off are skipped, the others are scored exactly.
 STALE_SHARE = 0.05
 ESTIMATE_MARGIN = 0.8
+# Reported scores are rounded to 4 decimals (ties then go by id).
+SCORE_ROUNDING = 1e-4
 # Terms found in one document wait in a dict until this many are merged into sorted arrays.
 RECENT_SINGLES = 4096
 # Content beyond this many characters adds time and memory but not evidence.
@@ -425,7 +427,9 @@ class SimilarityIndex:
         weight = {t: (c - log[d + virtual]) ** 2 for t, d in df.items()}
         query_terms = frozenset(weight)
         query_norm2 = sum(weight.values())
-        matches = []
+        scored: list[tuple[float, int]] = []  # (exact score, ordinal)
+        # Candidates whose cached norm sums are an estimate: (estimated score, ordinal, dot, correction).
+        estimated: list[tuple[float, int, float, float]] = []
         for ordinal in self._candidates(df, n, self_ordinal):
             doc = self._docs[ordinal]
             assert doc is not None
@@ -442,20 +446,41 @@ class SimilarityIndex:
                     len(dfs) * c2 - 2 * c * sum(map(log.__getitem__, dfs)) + sum(map(log2.__getitem__, dfs))
                 )
                 correction = dot - indexed
-            k = len(doc.terms)
             if self._sum_version[ordinal] != self._version:
                 stale = self._sum_version[ordinal]
                 if stale >= 0 and self._version - stale <= n * STALE_SHARE:
-                    norm2 = k * c2 - 2 * c * self._sum_l[ordinal] + self._sum_l2[ordinal]
-                    if dot / math.sqrt(query_norm2 * (norm2 + correction)) < min_score * ESTIMATE_MARGIN:
-                        continue  # far below the cut-off even allowing for the estimate's error
+                    estimate = self._score(ordinal, dot, correction, query_norm2, c)
+                    if estimate >= min_score * ESTIMATE_MARGIN:  # else far below the cut-off
+                        estimated.append((estimate, ordinal, dot, correction))
+                    continue
                 self._refresh_sums(ordinal)
-            norm2 = k * c2 - 2 * c * self._sum_l[ordinal] + self._sum_l2[ordinal]
-            score = dot / math.sqrt(query_norm2 * (norm2 + correction))
+            scored.append((self._score(ordinal, dot, correction, query_norm2, c), ordinal))
+        # An estimate is within ESTIMATE_MARGIN of the exact score either way. The top-th best lower
+        # bound (exact scores, margin × estimates) is a score the results reach, so an estimated
+        # candidate whose upper bound (estimate / margin) stays below it, by more than the rounding
+        # of reported scores, cannot be among them and is not scored exactly.
+        lows = sorted([s for s, _ in scored] + [e * ESTIMATE_MARGIN for e, *_ in estimated], reverse=True)
+        floor = lows[top - 1] - SCORE_ROUNDING if top and len(lows) >= top else -math.inf
+        for estimate, ordinal, dot, correction in estimated:
+            if estimate / ESTIMATE_MARGIN < floor:
+                continue
+            self._refresh_sums(ordinal)
+            scored.append((self._score(ordinal, dot, correction, query_norm2, c), ordinal))
+        matches = []
+        for score, ordinal in scored:
             if score >= min_score:
+                doc = self._docs[ordinal]
+                assert doc is not None
                 matches.append(Match(id=doc.id, score=round(score, 4), kind=doc.kind, name=doc.name))
         matches.sort(key=lambda m: (-m.score, m.id))
         return matches[:top]
+
+    def _score(self, ordinal: int, dot: float, correction: float, query_norm2: float, c: float) -> float:
+        """A candidate's score from its cached norm sums (exact when they are current)."""
+        doc = self._docs[ordinal]
+        assert doc is not None
+        norm2 = len(doc.terms) * (c * c) - 2 * c * self._sum_l[ordinal] + self._sum_l2[ordinal]
+        return dot / math.sqrt(query_norm2 * (norm2 + correction))
 
     def similarity(self, a: ScreeningText, b: ScreeningText) -> float:
         """The score of two texts under this index's statistics, both counted as if indexed.
