@@ -280,9 +280,64 @@ async def test_consumer_binds_the_handler_to_the_event_tenant_and_applies_a_rede
     finally:
         task.cancel()
     assert consumer.processed == 3
+    assert consumer.batched == 3  # the backlog was fetched and applied in one transaction
     assert seen == [("county-a", "county-a"), ("county-b", "county-b")]
     async with engine.connect() as conn:
         claimed = (
             await conn.execute(select(tables.inbox.c.event_id).order_by(tables.inbox.c.processed_at))
         ).scalars()
         assert sorted(claimed) == sorted([first.id, second.id])
+
+
+async def test_a_failing_event_in_a_batch_fails_alone(infra) -> None:  # type: ignore[no-untyped-def]
+    """A backlog applied in one transaction: when one event's handler fails, the batch is rolled
+    back and applied one by one, so the good events are applied once and only the bad one is
+    retried and dead-lettered."""
+    engine, tables, nats = infra
+    uow = UnitOfWorkFactory(engine=engine)
+    bad = new_event(
+        event_type="govproj.evtest.v1.mixed.x",
+        tenant="t2",
+        payload=events_pb2.DeclarationSubmitted(name="bad"),
+    )
+    good = [
+        new_event(
+            event_type="govproj.evtest.v1.mixed.x",
+            tenant="t1",
+            payload=events_pb2.DeclarationSubmitted(name=n),
+        )
+        for n in ("one", "two")
+    ]
+
+    async def fails_on_bad(session, envelope: Envelope) -> None:  # type: ignore[no-untyped-def]
+        if envelope.id == bad.id:
+            raise RuntimeError("handler bug")
+
+    consumer = EventConsumer(
+        name=f"evtest-{uuid.uuid4().hex[:6]}",
+        stream=stream_name("evtest"),
+        filter_subjects=["govproj.evtest.v1.mixed.>"],
+        handler=fails_on_bad,
+        session_factory=uow.session_factory,
+        tables=tables,
+        nats=nats,
+        max_deliver=2,
+        backoff=(0.1,),
+    )
+    js = await nats.jetstream()
+    for event in (good[0], bad, good[1]):
+        await js.publish(event.subject, event.to_json())
+    task = asyncio.create_task(consumer.run())
+    try:
+        for _ in range(100):
+            async with engine.connect() as conn:
+                dead = (await conn.execute(select(tables.dead_letters.c.event_id))).scalars().all()
+            if dead:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+    assert dead == [bad.id] and consumer.processed == 2
+    async with engine.connect() as conn:
+        claimed = (await conn.execute(select(tables.inbox.c.event_id))).scalars().all()
+    assert sorted(claimed) == sorted(e.id for e in good)

@@ -3,6 +3,12 @@
 The handler runs in one transaction, bound to the event's tenant, together with the inbox insert;
 the message is acked only after that commit. A handler that keeps failing is retried with backoff
 up to ``max_deliver`` times, then recorded in the dead-letter table and terminated.
+
+When a fetch returns several messages (a backlog), they are applied in one transaction: each
+message's claim binds the transaction to its own tenant before its handler runs, and all are acked
+after the one commit. If anything in such a batch fails, the batch is rolled back and every message
+is applied again on its own, as above, so a failure and its retries concern that message only.
+Under a backlog this saves each event its own BEGIN, COMMIT and session.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ class EventConsumer:
     batch: int = 20
     fetch_timeout: float = 1.0
     processed: int = field(default=0, init=False)
+    batched: int = field(default=0, init=False)  # of those, applied in a multi-message batch
 
     def __post_init__(self) -> None:
         # Built once, run with bound parameters for every message (no per-message cache key).
@@ -84,6 +91,14 @@ class EventConsumer:
             filter_subject=self.filter_subjects[0] if len(self.filter_subjects) == 1 else None,
         )
 
+    def _claim_params(self, envelope: Envelope) -> dict[str, str]:
+        return {
+            "tenant": envelope.tenant,
+            "consumer": self.name,
+            "event_id": envelope.id,
+            "subject": envelope.type,
+        }
+
     async def handle(self, msg: Msg) -> None:
         """Apply one message at most once, then ack (or nak/terminate on failure)."""
         try:
@@ -94,15 +109,7 @@ class EventConsumer:
             return
         try:
             async with self.session_factory() as session, session.begin():
-                claimed = await session.execute(
-                    self._claim,
-                    {
-                        "tenant": envelope.tenant,
-                        "consumer": self.name,
-                        "event_id": envelope.id,
-                        "subject": envelope.type,
-                    },
-                )
+                claimed = await session.execute(self._claim, self._claim_params(envelope))
                 if claimed.first() is not None:
                     await self._run_handler(session, envelope)
         except Exception as exc:  # noqa: BLE001 - retry or dead-letter, decided below
@@ -124,6 +131,35 @@ class EventConsumer:
             return
         await msg.ack()
         self.processed += 1
+
+    async def handle_batch(self, msgs: list[Msg]) -> None:
+        """Apply fetched messages in order, in one transaction when there are several (see above)."""
+        if len(msgs) > 1:
+            try:
+                envelopes = [Envelope.from_json(msg.data) for msg in msgs]
+            except ValueError:
+                envelopes = []  # a malformed one is dead-lettered by the one-by-one path
+            if envelopes and await self._apply_together(envelopes):
+                for msg in msgs:
+                    await msg.ack()
+                self.processed += len(msgs)
+                self.batched += len(msgs)
+                return
+        for msg in msgs:
+            await self.handle(msg)
+
+    async def _apply_together(self, envelopes: list[Envelope]) -> bool:
+        """Claim and handle every envelope in one transaction; False (rolled back) on any failure."""
+        try:
+            async with self.session_factory() as session, session.begin():
+                for envelope in envelopes:
+                    claimed = await session.execute(self._claim, self._claim_params(envelope))
+                    if claimed.first() is not None:
+                        await self._run_handler(session, envelope)
+        except Exception as exc:  # noqa: BLE001 - each message is retried on its own
+            log.info("batch of %d failed in %s (%s); applying one by one", len(envelopes), self.name, exc)
+            return False
+        return True
 
     async def _run_handler(self, session: AsyncSession, envelope: Envelope) -> None:
         from govkit.telemetry import span_from_context
@@ -165,8 +201,7 @@ class EventConsumer:
                         msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
                     except (TimeoutError, NatsTimeoutError):
                         continue
-                    for msg in msgs:
-                        await self.handle(msg)
+                    await self.handle_batch(msgs)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS restarted or stream missing: rebuild
