@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Table,
+    Text,
     and_,
     bindparam,
     func,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -423,33 +425,40 @@ _SCREENING_COLUMNS = (
 )
 
 
-async def declarations_screened_since(session: AsyncSession, seq: int) -> list[ScreeningRow]:
-    """Declarations whose screening sequence number is above ``seq`` (oldest first)."""
-    rows = (
-        await session.execute(
-            select(*_SCREENING_COLUMNS)
-            .where(declarations.c.screen_seq > seq)
-            .order_by(declarations.c.screen_seq)
-        )
-    ).all()
-    return [_declaration_screening_row(r) for r in rows]
-
-
-async def systems_screened_since(session: AsyncSession, seq: int) -> list[ScreeningRow]:
-    """Registered existing systems whose screening sequence number is above ``seq``."""
-    rows = (
-        await session.execute(
-            select(existing_systems)
-            .where(existing_systems.c.screen_seq > seq)
-            .order_by(existing_systems.c.screen_seq)
-        )
-    ).all()
-    return [
+async def screened_since(
+    session: AsyncSession, *, declarations_seq: int, systems_seq: int
+) -> tuple[list[ScreeningRow], list[ScreeningRow]]:
+    """(declarations, registered existing systems) whose screening sequence numbers are above the
+    given ones, each oldest first, in one round trip (every sign-off refreshes its index first)."""
+    d, e = declarations.c, existing_systems.c
+    blank = literal(None, Text)
+    query = union_all(
+        select(*_SCREENING_COLUMNS, literal(True).label("is_declaration")).where(
+            d.screen_seq > declarations_seq
+        ),
+        select(
+            e.id,
+            e.org_id,
+            e.name,
+            e.description.label("necessity"),
+            blank.label("content"),
+            blank.label("goals"),
+            blank.label("performance_goals"),
+            literal(Decimal("0"), d.amount.type).label("amount"),
+            literal(None, d.submitted_at.type).label("submitted_at"),
+            e.status,
+            e.screen_seq,
+            literal(False).label("is_declaration"),
+        ).where(e.screen_seq > systems_seq),
+    )
+    rows = (await session.execute(query.order_by(query.selected_columns.screen_seq))).all()
+    found = [_declaration_screening_row(r) for r in rows if r.is_declaration]
+    systems = [
         ScreeningRow(
             id=str(r.id),
             org_id=r.org_id,
             name=r.name,
-            content=r.description,
+            content=r.necessity,
             goals="",
             amount=Decimal("0"),
             submitted_at=None,
@@ -457,7 +466,9 @@ async def systems_screened_since(session: AsyncSession, seq: int) -> list[Screen
             seq=int(r.screen_seq),
         )
         for r in rows
+        if not r.is_declaration
     ]
+    return found, systems
 
 
 async def lock_submissions(session: AsyncSession, tenant_id: str) -> None:

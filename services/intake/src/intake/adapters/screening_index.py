@@ -82,9 +82,10 @@ class ScreeningIndexes:
             if entry.completed >= needed:
                 return entry.index
             entry.begun += 1
-            rows = await repository.declarations_screened_since(session, entry.declarations_seq)
+            rows, systems = await repository.screened_since(
+                session, declarations_seq=entry.declarations_seq, systems_seq=entry.systems_seq
+            )
             entry.declarations_seq = max(entry.declarations_seq, self._apply(entry, rows, "declaration"))
-            systems = await repository.systems_screened_since(session, entry.systems_seq)
             entry.systems_seq = max(entry.systems_seq, self._apply(entry, systems, "existing_system"))
             entry.completed = entry.begun
         return entry.index
