@@ -41,6 +41,37 @@ async def infra(pg, nats_server):  # type: ignore[no-untyped-def]
     await engine.dispose()
 
 
+def _consumer(infra, topic: str, handler, **options) -> EventConsumer:  # type: ignore[no-untyped-def]
+    """A consumer of govproj.evtest.v1.<topic>.> under a fresh durable name."""
+    engine, tables, nats = infra
+    return EventConsumer(
+        name=f"evtest-{uuid.uuid4().hex[:6]}",
+        stream=stream_name("evtest"),
+        filter_subjects=[f"govproj.evtest.v1.{topic}.>"],
+        handler=handler,
+        session_factory=UnitOfWorkFactory(engine=engine).session_factory,
+        tables=tables,
+        nats=nats,
+        **options,
+    )
+
+
+async def _run_until_dead_lettered(consumer: EventConsumer, engine, tables) -> list[str]:  # type: ignore[no-untyped-def]
+    """Runs the consumer until a dead letter is written (or ten seconds pass); their event ids."""
+    task = asyncio.create_task(consumer.run())
+    dead: list[str] = []
+    try:
+        for _ in range(100):
+            async with engine.connect() as conn:
+                dead = list((await conn.execute(select(tables.dead_letters.c.event_id))).scalars())
+            if dead:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+    return dead
+
+
 async def test_relay_publishes_committed_rows_once_and_marks_them_sent(infra) -> None:  # type: ignore[no-untyped-def]
     engine, tables, nats = infra
     uow = UnitOfWorkFactory(engine=engine, outbox_writer=outbox_writer(tables))
@@ -97,7 +128,6 @@ async def test_relay_keeps_rows_while_nats_is_down(infra, nats_server) -> None: 
 
 async def test_poison_message_goes_to_dead_letters_after_max_deliver(infra) -> None:  # type: ignore[no-untyped-def]
     engine, tables, nats = infra
-    uow = UnitOfWorkFactory(engine=engine)
     calls = 0
 
     async def always_fails(session, envelope: Envelope) -> None:  # type: ignore[no-untyped-def]
@@ -105,35 +135,14 @@ async def test_poison_message_goes_to_dead_letters_after_max_deliver(infra) -> N
         calls += 1
         raise RuntimeError("handler bug")
 
-    consumer = EventConsumer(
-        name=f"evtest-{uuid.uuid4().hex[:6]}",
-        stream=stream_name("evtest"),
-        filter_subjects=["govproj.evtest.v1.poison.>"],
-        handler=always_fails,
-        session_factory=uow.session_factory,
-        tables=tables,
-        nats=nats,
-        max_deliver=2,
-        backoff=(0.1,),
-    )
+    consumer = _consumer(infra, "poison", always_fails, max_deliver=2, backoff=(0.1,))
     js = await nats.jetstream()
     event = new_event(
         event_type="govproj.evtest.v1.poison.x", tenant="t1", payload=events_pb2.DeclarationSubmitted()
     )
     await js.publish(event.subject, event.to_json())
-    task = asyncio.create_task(consumer.run())
-    try:
-        for _ in range(100):
-            async with engine.connect() as conn:
-                dead = (
-                    await conn.execute(select(func.count()).select_from(tables.dead_letters))
-                ).scalar_one()
-            if dead:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        task.cancel()
-    assert dead == 1 and calls == 2
+    dead = await _run_until_dead_lettered(consumer, engine, tables)
+    assert dead == [event.id] and calls == 2
     async with engine.connect() as conn:
         # The failed attempts left no inbox row behind (their transactions rolled back).
         assert (await conn.execute(select(func.count()).select_from(tables.inbox))).scalar_one() == 0
@@ -246,22 +255,13 @@ async def test_consumer_binds_the_handler_to_the_event_tenant_and_applies_a_rede
     """The inbox claim also binds the transaction to the event's tenant (one statement): the
     handler's statements run under that tenant, and the same event delivered again is skipped."""
     engine, tables, nats = infra
-    uow = UnitOfWorkFactory(engine=engine)
     seen: list[tuple[str, str | None]] = []
 
     async def record_tenant(session, envelope: Envelope) -> None:  # type: ignore[no-untyped-def]
         setting = await session.scalar(text("select current_setting('app.tenant_id', true)"))
         seen.append((envelope.tenant, setting))
 
-    consumer = EventConsumer(
-        name=f"evtest-{uuid.uuid4().hex[:6]}",
-        stream=stream_name("evtest"),
-        filter_subjects=["govproj.evtest.v1.bound.>"],
-        handler=record_tenant,
-        session_factory=uow.session_factory,
-        tables=tables,
-        nats=nats,
-    )
+    consumer = _consumer(infra, "bound", record_tenant)
     js = await nats.jetstream()
     first = new_event(
         event_type="govproj.evtest.v1.bound.x", tenant="county-a", payload=events_pb2.DeclarationSubmitted()
@@ -294,7 +294,6 @@ async def test_a_failing_event_in_a_batch_fails_alone(infra) -> None:  # type: i
     back and applied one by one, so the good events are applied once and only the bad one is
     retried and dead-lettered."""
     engine, tables, nats = infra
-    uow = UnitOfWorkFactory(engine=engine)
     bad = new_event(
         event_type="govproj.evtest.v1.mixed.x",
         tenant="t2",
@@ -313,30 +312,11 @@ async def test_a_failing_event_in_a_batch_fails_alone(infra) -> None:  # type: i
         if envelope.id == bad.id:
             raise RuntimeError("handler bug")
 
-    consumer = EventConsumer(
-        name=f"evtest-{uuid.uuid4().hex[:6]}",
-        stream=stream_name("evtest"),
-        filter_subjects=["govproj.evtest.v1.mixed.>"],
-        handler=fails_on_bad,
-        session_factory=uow.session_factory,
-        tables=tables,
-        nats=nats,
-        max_deliver=2,
-        backoff=(0.1,),
-    )
+    consumer = _consumer(infra, "mixed", fails_on_bad, max_deliver=2, backoff=(0.1,))
     js = await nats.jetstream()
     for event in (good[0], bad, good[1]):
         await js.publish(event.subject, event.to_json())
-    task = asyncio.create_task(consumer.run())
-    try:
-        for _ in range(100):
-            async with engine.connect() as conn:
-                dead = (await conn.execute(select(tables.dead_letters.c.event_id))).scalars().all()
-            if dead:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        task.cancel()
+    dead = await _run_until_dead_lettered(consumer, engine, tables)
     assert dead == [bad.id] and consumer.processed == 2
     async with engine.connect() as conn:
         claimed = (await conn.execute(select(tables.inbox.c.event_id))).scalars().all()
