@@ -1,6 +1,7 @@
 """Outbox relay and consumer against real PostgreSQL and nats-server."""
 
 import asyncio
+import logging
 import uuid
 
 import pytest
@@ -249,6 +250,33 @@ async def test_a_transaction_with_many_events_writes_all_of_them_in_order(infra)
     assert stored == names
     relay = OutboxRelay(engine=engine, tables=tables, nats=nats)
     assert await relay.publish_pending() >= 70
+
+
+async def test_the_outbox_insert_is_compiled_once_per_row_count(infra, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Every transaction that emits writes the outbox: its statement must come from SQLAlchemy's
+    compiled cache after the first time, whether it carries one event or several."""
+    engine, tables, _nats = infra
+    uow = UnitOfWorkFactory(engine=engine, outbox_writer=outbox_writer(tables))
+
+    async def emit(count: int) -> None:
+        async with uow(tenant_id="t1") as tx:
+            for i in range(count):
+                tx.emit(
+                    new_event(
+                        event_type=SUBJECT, tenant="t1", payload=events_pb2.DeclarationSubmitted(name=str(i))
+                    )
+                )
+            await tx.commit()
+
+    for count in (1, 3):
+        await emit(count)
+    with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
+        for count in (1, 3):
+            await emit(count)
+    outbox_inserts = [r.getMessage() for r in caplog.records if "INSERT INTO evtest.outbox" in r.getMessage()]
+    assert len(outbox_inserts) == 2
+    cache_notes = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[")]
+    assert len(cache_notes) >= 2 and all("cached since" in note for note in cache_notes), cache_notes
 
 
 async def test_consumer_binds_the_handler_to_the_event_tenant_and_applies_a_redelivery_once(infra) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, exists, func, insert, select
+from sqlalchemy import Executable, Select, bindparam, exists, func, insert, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govkit.events.envelope import Envelope
@@ -47,25 +47,28 @@ def outbox_writer(
     def statement(count: int) -> Executable:
         """The insert of ``count`` rows and the NOTIFY, in one round trip (delivered on commit).
 
-        Built once per row count with bound parameters, so that it is compiled once: an insert of
-        inlined values inside a CTE would be compiled anew for every transaction.
+        Built once per row count with bound parameters, so that it is compiled once. The rows are
+        a SELECT of bound parameters (UNION ALL for several), not a multi-row VALUES: SQLAlchemy
+        gives a multi-row VALUES no cache key, so that form was compiled anew in every transaction.
         """
         if count not in statements:
-            rows = [
-                {
-                    "event_id": bindparam(f"event_id_{i}"),
-                    "subject": bindparam(f"subject_{i}"),
-                    "tenant_id": bindparam(f"tenant_id_{i}"),
-                    "body": bindparam(f"body_{i}"),
-                    "headers": bindparam(f"headers_{i}", type_=tables.outbox.c.headers.type),
-                    # Stamped when written (at commit, where the unit of work writes its events),
-                    # not at the start of a transaction that may have run for a while: latency
-                    # counts from here.
-                    "created_at": func.clock_timestamp(),
-                }
-                for i in range(count)
-            ]
-            written_rows = insert(tables.outbox).values(rows).returning(tables.outbox.c.seq).cte("written")
+            outbox = tables.outbox
+            columns = ("event_id", "subject", "tenant_id", "body", "headers")
+
+            def row(i: int) -> Select[Any]:
+                bound = [bindparam(f"{name}_{i}", type_=outbox.c[name].type) for name in columns]
+                # Stamped when written (at commit, where the unit of work writes its events), not
+                # at the start of a transaction that may have run for a while: latency counts
+                # from here.
+                return select(*bound, func.clock_timestamp())
+
+            rows = row(0) if count == 1 else union_all(*(row(i) for i in range(count)))
+            written_rows = (
+                insert(outbox)
+                .from_select([*columns, "created_at"], rows)
+                .returning(outbox.c.seq)
+                .cte("written")
+            )
             notify = select(func.pg_notify(tables.notify_channel, bindparam("origin"))).add_cte(written_rows)
             statements[count] = notify.where(exists(select(written_rows.c.seq)))
         return statements[count]
