@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from govkit.auth import Principal, current_grpc_principal
 from govkit.db import UnitOfWorkFactory
-from govkit.errors import AppError, ErrorKind, not_found
+from govkit.errors import invalid_field, not_found
 from govproj.common.v1 import audit_pb2, audit_pb2_grpc, common_pb2
 
 ProjectAuditScope = Callable[[AsyncSession, Principal, str], Awaitable[Sequence[str] | None]]
@@ -33,27 +33,18 @@ MAX_PAGE_SIZE = 1000
 _MAX_TOKEN_DIGITS = 12
 
 
-def _invalid(field: str, message: str) -> AppError:
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field, "message": message}]},
-    )
-
-
 def _offset(token: str) -> int:
     """The page token is the number of records already returned (records are append-only)."""
     if not token:
         return 0
     if not token.isdigit() or len(token) > _MAX_TOKEN_DIGITS:
-        raise _invalid("page_token", "分页标记无效")
+        raise invalid_field("page_token", "分页标记无效")
     return int(token)
 
 
 def _page_size(requested: int) -> int:
     if requested < 0:
-        raise _invalid("page_size", "每页条数不能为负数")
+        raise invalid_field("page_size", "每页条数不能为负数")
     return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
@@ -96,7 +87,7 @@ async def list_project_audit(
     """
     declaration_id = declaration_id.strip()
     if not declaration_id:
-        raise _invalid("declaration_id", "请指定项目")
+        raise invalid_field("declaration_id", "请指定项目")
     try:
         UUID(declaration_id)
     except ValueError:

@@ -86,6 +86,16 @@ def stale_version(what: str, *, expected: int | None, label_zh: str) -> AppError
     )
 
 
+def invalid_field(field: str, message: str) -> AppError:
+    """VALIDATION_FAILED naming one field and what is wrong with it (Chinese, shown beside it)."""
+    return AppError(
+        code="VALIDATION_FAILED",
+        message="提交的内容有误，请按提示修改后重试。",
+        kind=ErrorKind.INVALID,
+        details={"fields": [{"field": field, "message": message}]},
+    )
+
+
 def forbidden(action: str) -> AppError:
     """A uniform 403 for role checks."""
     return AppError(

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from govkit.auth import Principal
-from govkit.errors import AppError, ErrorKind, forbidden
+from govkit.errors import AppError, ErrorKind, forbidden, invalid_field
 
 
 class Stage(StrEnum):
@@ -243,7 +243,7 @@ def decide(
             cite=list(acceptance.organizer_cite),
         )
     if decided_on < acceptance.applied_on:
-        raise _invalid("decided_on", "验收日期不能早于申请日期")
+        raise invalid_field("decided_on", "验收日期不能早于申请日期")
     codes = [i.code for i in acceptance.checklist]
     unknown = sorted(set(findings) - set(codes))
     missing = [c for c in codes if c not in findings]
@@ -273,15 +273,6 @@ def decide(
     return Decision(decided, passed, drafts)
 
 
-def _invalid(field: str, message: str) -> AppError:
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field, "message": message}]},
-    )
-
-
 def _dated(
     drafts: Sequence[RectificationDraft],
     *,
@@ -292,7 +283,7 @@ def _dated(
 ) -> tuple[RectificationDraft, ...]:
     if passed:
         if drafts:
-            raise _invalid("rectifications", "验收通过时不应提出整改事项")
+            raise invalid_field("rectifications", "验收通过时不应提出整改事项")
         return ()
     if not drafts:
         raise AppError(
@@ -304,12 +295,12 @@ def _dated(
     out = []
     for n, d in enumerate(drafts):
         if not d.description.strip() or not d.owner.strip():
-            raise _invalid(f"rectifications[{n}]", "请填写整改事项和责任单位")
+            raise invalid_field(f"rectifications[{n}]", "请填写整改事项和责任单位")
         due = d.due_on or rectify_by
         if due is None:
-            raise _invalid(f"rectifications[{n}].due_on", "本地区管理办法未规定整改期限，请填写整改期限")
+            raise invalid_field(f"rectifications[{n}].due_on", "本地区管理办法未规定整改期限，请填写整改期限")
         if due <= decided_on:
-            raise _invalid(f"rectifications[{n}].due_on", "整改期限应晚于验收日期")
+            raise invalid_field(f"rectifications[{n}].due_on", "整改期限应晚于验收日期")
         if rectify_by is not None and due > rectify_by:
             raise AppError(
                 code="RECTIFICATION_TOO_LATE",
@@ -327,7 +318,7 @@ def complete_rectification(item: Rectification, *, on: date, by: str, note: str)
     if item.done_on is not None:
         raise AppError(code="RECTIFICATION_DONE", message="该整改事项已完成。", kind=ErrorKind.PRECONDITION)
     if not note.strip():
-        raise _invalid("note", "请说明整改完成情况")
+        raise invalid_field("note", "请说明整改完成情况")
     return replace(item, done_on=on, done_by=by, note=note.strip())
 
 

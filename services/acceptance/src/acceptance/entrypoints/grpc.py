@@ -25,7 +25,8 @@ from acceptance.service import AcceptanceDeps
 from acceptance.service import acceptances as acceptance_service
 from acceptance.service import projects as project_service
 from govkit.auth import Principal, current_grpc_principal
-from govkit.errors import AppError, ErrorKind
+from govkit.errors import invalid_field
+from govkit.grpckit.fields import optional_date, required_date
 from govproj.acceptance.v1 import acceptance_pb2, acceptance_pb2_grpc
 from govproj.common.v1 import common_pb2
 
@@ -35,34 +36,10 @@ PAGE_DEFAULT = 50
 Ctx = grpc.aio.ServicerContext
 
 
-def _invalid(field: str, message: str) -> AppError:
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field, "message": message}]},
-    )
-
-
 def _version(value: int) -> int:
     if value < 1:
-        raise _invalid("version", "请提供读取时的版本号")
+        raise invalid_field("version", "请提供读取时的版本号")
     return value
-
-
-def _date(value: str, field: str, *, optional: bool = False) -> date | None:
-    if not value and optional:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _invalid(field, "请填写有效的日期（YYYY-MM-DD）") from None
-
-
-def _required_date(value: str, field: str) -> date:
-    day = _date(value, field)
-    assert day is not None
-    return day
 
 
 def _day(value: date | None) -> str:
@@ -221,7 +198,7 @@ class AcceptanceServicer(acceptance_pb2_grpc.AcceptanceServiceServicer):
         self, request: acceptance_pb2.ListProjectsRequest, context: Ctx
     ) -> acceptance_pb2.ListProjectsResponse:
         if request.limit < 0 or request.limit > PAGE_MAX or request.offset < 0:
-            raise _invalid("limit", f"每页1至{PAGE_MAX}条")
+            raise invalid_field("limit", f"每页1至{PAGE_MAX}条")
         found = await project_service.list_projects(
             deps=self._deps,
             principal=_who(),
@@ -239,8 +216,8 @@ class AcceptanceServicer(acceptance_pb2_grpc.AcceptanceServiceServicer):
             principal=_who(),
             project_id=request.project_id,
             expected_version=_version(request.version),
-            started_on=_required_date(request.started_on, "started_on"),
-            completed_on=_date(request.completed_on, "completed_on", optional=True),
+            started_on=required_date(request.started_on, "started_on"),
+            completed_on=optional_date(request.completed_on, "completed_on"),
         )
         return await self._project_response(request.project_id)
 
@@ -255,7 +232,7 @@ class AcceptanceServicer(acceptance_pb2_grpc.AcceptanceServiceServicer):
             conclusion=request.conclusion,
             level=request.level or None,
             issued_by=request.issued_by,
-            issued_on=_required_date(request.issued_on, "issued_on"),
+            issued_on=required_date(request.issued_on, "issued_on"),
             filename=request.filename,
             content_type=request.content_type,
             data=request.content,
@@ -271,7 +248,7 @@ class AcceptanceServicer(acceptance_pb2_grpc.AcceptanceServiceServicer):
             project_id=request.project_id,
             expected_version=_version(request.version),
             reason=request.reason,
-            requested_until=_required_date(request.requested_until, "requested_until"),
+            requested_until=required_date(request.requested_until, "requested_until"),
         )
         return await self._project_response(request.project_id)
 
@@ -294,7 +271,7 @@ class AcceptanceServicer(acceptance_pb2_grpc.AcceptanceServiceServicer):
         try:
             stage = Stage(request.stage)
         except ValueError:
-            raise _invalid("stage", "验收类别应为 initial 或 final") from None
+            raise invalid_field("stage", "验收类别应为 initial 或 final") from None
         item = await acceptance_service.apply(
             deps=self._deps,
             principal=_who(),
@@ -316,7 +293,7 @@ class AcceptanceServicer(acceptance_pb2_grpc.AcceptanceServiceServicer):
         self, request: acceptance_pb2.DrawPanelRequest, context: Ctx
     ) -> acceptance_pb2.AcceptanceResponse:
         if not 1 <= request.size <= PAGE_MAX:
-            raise _invalid("size", "抽取人数不正确")
+            raise invalid_field("size", "抽取人数不正确")
         item = await acceptance_service.draw_panel(
             deps=self._deps,
             principal=_who(),
@@ -340,7 +317,7 @@ class AcceptanceServicer(acceptance_pb2_grpc.AcceptanceServiceServicer):
             findings=[acceptance_service.Finding(f.code, f.passed, f.note) for f in request.findings],
             opinion=request.opinion,
             rectifications=[
-                RectificationDraft(r.description, r.owner, _date(r.due_on, "due_on", optional=True))
+                RectificationDraft(r.description, r.owner, optional_date(r.due_on, "due_on"))
                 for r in request.rectifications
             ],
         )

@@ -31,7 +31,8 @@ from evaluation.service import portfolio as portfolio_service
 from evaluation.service import rectification as rectification_service
 from evaluation.service import sweep as sweep_service
 from govkit.auth import Principal, current_grpc_principal
-from govkit.errors import AppError, ErrorKind
+from govkit.errors import AppError, ErrorKind, invalid_field
+from govkit.grpckit.fields import optional_date, required_date
 from govproj.common.v1 import common_pb2
 from govproj.evaluation.v1 import evaluation_pb2 as pb
 from govproj.evaluation.v1 import evaluation_pb2_grpc as rpc
@@ -56,36 +57,16 @@ def _who() -> Principal:
     return current_grpc_principal()
 
 
-def _invalid(field: str, message: str) -> AppError:
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field, "message": message}]},
-    )
-
-
-def _date(text: str, field: str, *, required: bool = True) -> date | None:
-    if not text:
-        if required:
-            raise _invalid(field, "请填写日期")
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise _invalid(field, "日期格式应为 YYYY-MM-DD") from None
-
-
 def _decimal(text: str, field: str, *, low: Decimal, high: Decimal | None = None) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise _invalid(field, "请填写有效的数值") from None
+        raise invalid_field(field, "请填写有效的数值") from None
     exponent = value.as_tuple().exponent
     if not value.is_finite() or value < low or (high is not None and value > high):
-        raise _invalid(field, "数值超出范围")
+        raise invalid_field(field, "数值超出范围")
     if isinstance(exponent, int) and exponent < _TWO_PLACES:
-        raise _invalid(field, "最多两位小数")
+        raise invalid_field(field, "最多两位小数")
     return value
 
 
@@ -93,12 +74,12 @@ def _enum(enum: Any, value: str, field: str) -> Any:
     try:
         return enum(value)
     except ValueError:
-        raise _invalid(field, f"取值应为 {', '.join(e.value for e in enum)}") from None
+        raise invalid_field(field, f"取值应为 {', '.join(e.value for e in enum)}") from None
 
 
 def _version(value: int) -> int:
     if value < 1:
-        raise _invalid("version", "请提供读取时的版本号")
+        raise invalid_field("version", "请提供读取时的版本号")
     return value
 
 
@@ -275,11 +256,11 @@ class DiscreditedServicer(rpc.DiscreditedServiceServicer):
             expert_id=request.expert_id.strip(),
             name=request.name.strip(),
             grounds=request.grounds.strip(),
-            period_from=_date(request.period_from, "period_from"),  # type: ignore[arg-type]
-            period_until=_date(request.period_until, "period_until", required=False),
+            period_from=required_date(request.period_from, "period_from"),
+            period_until=optional_date(request.period_until, "period_until"),
         )
         if not fields.name:
-            raise _invalid("name", "请填写名称")
+            raise invalid_field("name", "请填写名称")
         entry = await discredited_service.add_entry(deps=self._deps, principal=_who(), fields=fields)
         return pb.EntryResponse(entry=_entry(entry, self._deps.today()))
 
@@ -307,7 +288,7 @@ class DiscreditedServicer(rpc.DiscreditedServiceServicer):
             principal=_who(),
             credit_code=request.credit_code or None,
             expert_id=request.expert_id or None,
-            on=_date(request.on, "on", required=False),
+            on=optional_date(request.on, "on"),
         )
         return pb.EntriesResponse(entries=[_entry(e, self._deps.today()) for e in found])
 
@@ -320,17 +301,17 @@ class RectificationServicer(rpc.RectificationServiceServicer):
 
     async def IssueOrder(self, request: pb.IssueOrderRequest, context: Ctx) -> pb.OrderResponse:
         if not request.declaration_id:
-            raise _invalid("declaration_id", "请填写项目")
+            raise invalid_field("declaration_id", "请填写项目")
         fields = rectification_service.OrderCreate(
             declaration_id=request.declaration_id,
             stage=request.stage,
             owner=request.owner.strip(),
             items=tuple(i.strip() for i in request.items),
             grounds=request.grounds.strip(),
-            due_on=_date(request.due_on, "due_on"),  # type: ignore[arg-type]
+            due_on=required_date(request.due_on, "due_on"),
         )
         if not fields.grounds:
-            raise _invalid("grounds", "请填写整改依据")
+            raise invalid_field("grounds", "请填写整改依据")
         order = await rectification_service.issue_order(deps=self._deps, principal=_who(), fields=fields)
         return pb.OrderResponse(order=_order(order))
 
@@ -374,7 +355,7 @@ class EvaluationServicer(rpc.EvaluationServiceServicer):
         self, request: pb.StartEvaluationRequest, context: Ctx
     ) -> pb.EvaluationResponse:
         if not request.declaration_id:
-            raise _invalid("declaration_id", "请填写项目")
+            raise invalid_field("declaration_id", "请填写项目")
         fields = evaluation_service.EvaluationStart(
             declaration_id=request.declaration_id,
             kind=_enum(Kind, request.kind, "kind"),
@@ -477,13 +458,15 @@ class OmFundingServicer(rpc.OmFundingServiceServicer):
 
     async def FileRequest(self, request: pb.FileOmRequestRequest, context: Ctx) -> pb.OmRequestResponse:
         if not request.declaration_id:
-            raise _invalid("declaration_id", "请填写项目")
+            raise invalid_field("declaration_id", "请填写项目")
         amount = _decimal(request.amount.amount, "amount", low=Decimal("0.01"))
         fields = om_service.OmRequestCreate(
             declaration_id=request.declaration_id,
             budget_year=request.budget_year,
             amount=amount,
-            free_maintenance_ends_on=_date(request.free_maintenance_ends_on, "free_maintenance_ends_on"),  # type: ignore[arg-type]
+            free_maintenance_ends_on=required_date(
+                request.free_maintenance_ends_on, "free_maintenance_ends_on"
+            ),
             declared=Declared(
                 data_shared=request.data_shared,
                 in_resource_catalog=request.in_resource_catalog,
@@ -560,7 +543,7 @@ _YEARS = (2000, 2100)
 def _project_filter(request: pb.ListProjectsRequest) -> ProjectFilter:
     """The list's filters, each checked (a bad one is INVALID with its field)."""
     if request.year and not _YEARS[0] <= request.year <= _YEARS[1]:
-        raise _invalid("year", "年度超出范围")
+        raise invalid_field("year", "年度超出范围")
     low = (
         _decimal(request.amount_min.amount, "amount_min", low=Decimal(0))
         if request.amount_min.amount
@@ -572,9 +555,9 @@ def _project_filter(request: pb.ListProjectsRequest) -> ProjectFilter:
         else None
     )
     if low is not None and high is not None and high < low:
-        raise _invalid("amount_max", "金额上限不能小于下限")
+        raise invalid_field("amount_max", "金额上限不能小于下限")
     if len(request.name_contains) > _NAME_FILTER_MAX:
-        raise _invalid("name_contains", "项目名称关键词过长")
+        raise invalid_field("name_contains", "项目名称关键词过长")
     return ProjectFilter(
         year=request.year or None,
         stage=_enum(Stage, request.stage, "stage").value if request.stage else None,
@@ -629,7 +612,7 @@ class PortfolioServicer(rpc.PortfolioServiceServicer):
 
     async def Timings(self, request: pb.TimingsRequest, context: Ctx) -> pb.TimingsResponse:
         if request.year and not _YEARS[0] <= request.year <= _YEARS[1]:
-            raise _invalid("year", "年度超出范围")
+            raise invalid_field("year", "年度超出范围")
         report = await portfolio_service.timing_report(
             deps=self._deps, principal=_who(), year=request.year or None
         )

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from govkit.auth import Principal
-from govkit.errors import AppError, ErrorKind, forbidden
+from govkit.errors import AppError, ErrorKind, forbidden, invalid_field
 from govkit.policy import Pack
 from govkit.policy.model import Announced, MonthDay
 
@@ -83,15 +83,6 @@ def ensure_call_opener(principal: Principal) -> str:
     return principal.tenant
 
 
-def _invalid(field: str, message: str) -> AppError:
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field, "message": message}]},
-    )
-
-
 def _fixed_deadline(rule: MonthDay, declared_in: int) -> date:
     last_day = calendar.monthrange(declared_in, rule.month)[1]
     return date(declared_in, rule.month, min(rule.day, last_day))
@@ -106,7 +97,9 @@ def call_terms(pack: Pack, *, target_year: int, today: date, announced: date | N
     given. Where the pack sets none, the bureau's day, if any, is used.
     """
     if not today.year <= target_year <= today.year + MAX_YEARS_AHEAD:
-        raise _invalid("target_year", f"计划年度应在 {today.year} 至 {today.year + MAX_YEARS_AHEAD} 年之间")
+        raise invalid_field(
+            "target_year", f"计划年度应在 {today.year} 至 {today.year + MAX_YEARS_AHEAD} 年之间"
+        )
     cal = pack.call_calendar
     rule = cal.declaration_deadline
     cites: list[str] = []
@@ -143,7 +136,7 @@ def call_terms(pack: Pack, *, target_year: int, today: date, announced: date | N
     # A day the bureau announces must lie ahead; a day the pack fixes may have passed already
     # (a call opened late still takes late declarations by the pack's route).
     if source == "bureau" and deadline is not None and deadline < today:
-        raise _invalid("deadline", "申报截止日期不能早于今天")
+        raise invalid_field("deadline", "申报截止日期不能早于今天")
     return CallTerms(
         deadline=deadline, deadline_source=source, late_route=late_route, citations=tuple(pack.cite(cites))
     )

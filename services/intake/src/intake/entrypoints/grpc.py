@@ -6,14 +6,15 @@ Thin adapters: proto → validated values (Chinese field messages) → use cases
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import grpc
 
 from govkit.auth import current_grpc_principal
-from govkit.errors import AppError, ErrorKind
+from govkit.errors import invalid_field
+from govkit.grpckit.fields import optional_date
 from govproj.common.v1 import common_pb2
 from govproj.intake.v1 import intake_pb2, intake_pb2_grpc
 from intake import service
@@ -81,15 +82,6 @@ _BOOL_FIELDS = {
 _CREATE_FIELDS = (*service.EDITABLE_FIELD_NAMES, "classified")
 
 
-def _invalid(field: str, message: str) -> AppError:
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field, "message": message}]},
-    )
-
-
 def _ts(value: datetime | None) -> str:
     return value.isoformat() if value is not None else ""
 
@@ -102,15 +94,17 @@ def _amount(money: common_pb2.Money, field: str, *, positive: bool = True) -> De
     try:
         value = Decimal(money.amount or "0")
     except InvalidOperation:
-        raise _invalid(field, "请填写有效的金额") from None
+        raise invalid_field(field, "请填写有效的金额") from None
     if not value.is_finite():
-        raise _invalid(field, "请填写有效的金额")
+        raise invalid_field(field, "请填写有效的金额")
     exponent = value.as_tuple().exponent
     too_small = value <= 0 if positive else value < 0
     if too_small or (isinstance(exponent, int) and exponent < _MAX_AMOUNT_EXPONENT):
-        raise _invalid(field, "金额必须大于零，最多两位小数" if positive else "金额不能为负数，最多两位小数")
+        raise invalid_field(
+            field, "金额必须大于零，最多两位小数" if positive else "金额不能为负数，最多两位小数"
+        )
     if len(value.as_tuple().digits) > _MAX_AMOUNT_DIGITS:
-        raise _invalid(field, "金额过大")
+        raise invalid_field(field, "金额过大")
     return value
 
 
@@ -195,7 +189,7 @@ def to_proto(d: Declaration) -> intake_pb2.Declaration:
 def _entries(values: Any, field: str) -> tuple[str, ...]:
     items = tuple(str(v).strip() for v in values)
     if len(items) > _LIST_MAX or any(not v or len(v) > _NAME_MAX for v in items):
-        raise _invalid(field, "条目不能为空，每条不超过200字，最多200条")
+        raise invalid_field(field, "条目不能为空，每条不超过200字，最多200条")
     return items
 
 
@@ -219,45 +213,45 @@ def _field_values(fields: intake_pb2.DeclarationFields, names: list[str]) -> dic
             try:
                 values[name] = Category(fields.category)
             except ValueError:
-                raise _invalid("category", "取值不在允许范围内") from None
+                raise invalid_field("category", "取值不在允许范围内") from None
         elif name == "construction_type":
             try:
                 values[name] = ConstructionType(fields.construction_type)
             except ValueError:
-                raise _invalid("construction_type", "取值不在允许范围内") from None
+                raise invalid_field("construction_type", "取值不在允许范围内") from None
         elif name == "construction_items":
             try:
                 values[name] = tuple(ConstructionItem(i) for i in fields.construction_items)
             except ValueError:
-                raise _invalid("construction_items", "取值不在允许范围内") from None
+                raise invalid_field("construction_items", "取值不在允许范围内") from None
         elif name in ("data_sharing_entries", "related_systems"):
             values[name] = _entries(getattr(fields, name), name)
         elif name == "mlps_level":
             if not 0 <= fields.mlps_level <= 5:  # noqa: PLR2004 - GB/T 22239 levels 1..5, 0 = not yet known
-                raise _invalid("mlps_level", "等保级别应为1至5级（未定级填0）")
+                raise invalid_field("mlps_level", "等保级别应为1至5级（未定级填0）")
             values[name] = fields.mlps_level
         elif name == "call_id":
             call_id = fields.call_id.strip()
             if call_id and not _UUID.match(call_id):
-                raise _invalid("call_id", "编号格式不正确")
+                raise invalid_field("call_id", "编号格式不正确")
             values[name] = call_id or None
         elif name in _BOOL_FIELDS:
             values[name] = bool(getattr(fields, name))
         elif name in _TEXT_FIELDS:
             text = str(getattr(fields, name)).strip()
             if name == "name" and not text:
-                raise _invalid("name", "必填项未填写")
+                raise invalid_field("name", "必填项未填写")
             if len(text) > _TEXT_FIELDS[name]:
-                raise _invalid(name, "内容过长")
+                raise invalid_field(name, "内容过长")
             values[name] = text
         else:
-            raise _invalid(name, "不允许的字段")
+            raise invalid_field(name, "不允许的字段")
     return values
 
 
 def _version(value: int) -> int:
     if value < 1:
-        raise _invalid("version", "请提供读取时的版本号")
+        raise invalid_field("version", "请提供读取时的版本号")
     return value
 
 
@@ -391,17 +385,17 @@ class DeclarationServicer(intake_pb2_grpc.DeclarationServiceServicer):
         try:
             statuses = tuple(DeclarationStatus(s) for s in request.status)
         except ValueError:
-            raise _invalid("status", "取值不在允许范围内") from None
+            raise invalid_field("status", "取值不在允许范围内") from None
         supplementary = {"": None, "yes": True, "no": False}.get(request.supplementary, "bad")
         if supplementary == "bad":
-            raise _invalid("supplementary", "取值应为 yes、no 或留空")
+            raise invalid_field("supplementary", "取值应为 yes、no 或留空")
         if request.call_id and not _UUID.match(request.call_id):
-            raise _invalid("call_id", "编号格式不正确")
+            raise invalid_field("call_id", "编号格式不正确")
         if request.category:
             try:
                 Category(request.category)
             except ValueError:
-                raise _invalid("category", "取值不在允许范围内") from None
+                raise invalid_field("category", "取值不在允许范围内") from None
         low = (
             _amount(request.amount_min, "amount_min", positive=False)
             if request.HasField("amount_min")
@@ -413,7 +407,7 @@ class DeclarationServicer(intake_pb2_grpc.DeclarationServiceServicer):
             else None
         )
         if low is not None and high is not None and high < low:
-            raise _invalid("amount_max", "金额上限不能小于下限")
+            raise invalid_field("amount_max", "金额上限不能小于下限")
         page = await service.list_declarations(
             deps=self._deps,
             principal=current_grpc_principal(),
@@ -520,7 +514,7 @@ def _enum(kind: type[Any], value: str, field: str) -> Any:
     try:
         return kind(value)
     except ValueError:
-        raise _invalid(field, "取值不在允许范围内") from None
+        raise invalid_field(field, "取值不在允许范围内") from None
 
 
 class OrgServicer(intake_pb2_grpc.OrgServiceServicer):
@@ -605,15 +599,6 @@ def _call(c: AnnualCall) -> intake_pb2.AnnualCall:
     )
 
 
-def _date(value: str, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _invalid(field, "日期格式应为 YYYY-MM-DD") from None
-
-
 class CallServicer(intake_pb2_grpc.CallServiceServicer):
     """Annual calls."""
 
@@ -627,7 +612,7 @@ class CallServicer(intake_pb2_grpc.CallServiceServicer):
             deps=self._deps,
             principal=current_grpc_principal(),
             target_year=request.target_year,
-            deadline=_date(request.deadline, "deadline"),
+            deadline=optional_date(request.deadline, "deadline"),
             title=request.title[:_NAME_MAX],
             notes=request.notes[:_TEXT_MAX],
         )
@@ -691,7 +676,7 @@ class ExistingSystemServicer(intake_pb2_grpc.ExistingSystemServiceServicer):
         principal = current_grpc_principal()
         s = request.system
         if len(s.name) > _NAME_MAX or len(s.description) > _TEXT_MAX:
-            raise _invalid("name", "内容过长")
+            raise invalid_field("name", "内容过长")
         stored = await service.upsert_system(
             deps=self._deps,
             principal=principal,

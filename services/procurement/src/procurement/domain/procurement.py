@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from govkit import credit_code
-from govkit.errors import AppError, ErrorKind
+from govkit.errors import AppError, ErrorKind, invalid_field
 
 
 class Method(StrEnum):
@@ -226,16 +226,6 @@ class FilingContext:
     tester_credit_codes: tuple[str, ...] = ()  # filed testing contracts' suppliers
 
 
-def invalid(field_name: str, message: str) -> AppError:
-    """A 400 naming the field."""
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field_name, "message": message}]},
-    )
-
-
 def validate_terms(terms: ContractTerms) -> None:
     """Input rules of a contract (not policy): a valid credit code, a period that ends after it starts."""
     found = credit_code.problem(terms.supplier_credit_code)
@@ -247,16 +237,16 @@ def validate_terms(terms: ContractTerms) -> None:
             details={"fields": [{"field": "supplier_credit_code", "message": found.message}]},
         )
     if terms.period_end < terms.period_start:
-        raise invalid("period_end", "合同工期结束日期不能早于开始日期")
+        raise invalid_field("period_end", "合同工期结束日期不能早于开始日期")
     if terms.period_start < terms.signed_on:
-        raise invalid("period_start", "合同工期不能早于合同签订日期")
+        raise invalid_field("period_start", "合同工期不能早于合同签订日期")
     if not terms.ip_clause.strip():
-        raise invalid("ip_clause", "请填写合同中的知识产权归属条款")
+        raise invalid_field("ip_clause", "请填写合同中的知识产权归属条款")
     if not terms.termination_clause.strip():
-        raise invalid("termination_clause", "请填写合同中的解除（终止）条款")
+        raise invalid_field("termination_clause", "请填写合同中的解除（终止）条款")
     for m in terms.schedule:
         if not terms.period_start <= m.due_on <= terms.period_end:
-            raise invalid("schedule", f"进度节点“{m.name}”的日期应在合同工期内")
+            raise invalid_field("schedule", f"进度节点“{m.name}”的日期应在合同工期内")
 
 
 def required_documents(method: Method) -> tuple[DocKind, ...]:

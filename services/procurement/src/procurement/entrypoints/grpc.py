@@ -12,7 +12,8 @@ from typing import Any
 import grpc
 
 from govkit.auth import Principal, current_grpc_principal
-from govkit.errors import AppError, ErrorKind
+from govkit.errors import invalid_field
+from govkit.grpckit.fields import optional_date, required_date
 from govproj.common.v1 import common_pb2
 from govproj.procurement.v1 import procurement_pb2, procurement_pb2_grpc
 from procurement.domain.construction import Payment, PaymentKind, ProgressReport
@@ -30,15 +31,6 @@ PAGE_MAX = 200
 PAGE_DEFAULT = 50
 INTERVENTIONS = ("suspension", "termination", "resumption")
 Ctx = grpc.aio.ServicerContext
-
-
-def _invalid(field: str, message: str) -> AppError:
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field, "message": message}]},
-    )
 
 
 def _who() -> Principal:
@@ -67,33 +59,22 @@ def _day_text(value: date | None) -> str:
     return value.isoformat() if value is not None else ""
 
 
-def _date(value: str, field: str, *, required: bool = True) -> date | None:
-    if not value:
-        if required:
-            raise _invalid(field, "请填写日期（YYYY-MM-DD）")
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise _invalid(field, "日期格式应为YYYY-MM-DD") from None
-
-
 def _enum(kind: Any, value: str, field: str) -> Any:
     try:
         return kind(value)
     except ValueError:
-        raise _invalid(field, "取值不在允许范围内：" + "、".join(k.value for k in kind)) from None
+        raise invalid_field(field, "取值不在允许范围内：" + "、".join(k.value for k in kind)) from None
 
 
 def _version(value: int) -> int:
     if value < 1:
-        raise _invalid("version", "请提供读取时的版本号")
+        raise invalid_field("version", "请提供读取时的版本号")
     return value
 
 
 def _page(limit: int, offset: int) -> tuple[int, int]:
     if limit < 0 or limit > PAGE_MAX or offset < 0:
-        raise _invalid("limit", f"limit 应在1到{PAGE_MAX}之间，offset 不能为负")
+        raise invalid_field("limit", f"limit 应在1到{PAGE_MAX}之间，offset 不能为负")
     return (limit or PAGE_DEFAULT), offset
 
 
@@ -101,9 +82,9 @@ def _decimal(text: str, field: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise _invalid(field, "请填写有效的数值") from None
+        raise invalid_field(field, "请填写有效的数值") from None
     if not value.is_finite():
-        raise _invalid(field, "请填写有效的数值")
+        raise invalid_field(field, "请填写有效的数值")
     return value
 
 
@@ -279,7 +260,7 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
             declaration_id=request.declaration_id,
             role=_enum(Role, request.role or Role.CONSTRUCTION.value, "role"),
             method=_enum(Method, request.method, "method"),
-            started_on=_date(request.started_on, "started_on", required=False),
+            started_on=optional_date(request.started_on, "started_on"),
             title=request.title.strip(),
             expected_version=_version(request.version),
         )
@@ -299,8 +280,7 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
     async def RecordSigning(
         self, request: procurement_pb2.RecordSigningRequest, context: Ctx
     ) -> procurement_pb2.ProcurementResponse:
-        signed_on = _date(request.signed_on, "signed_on")
-        assert signed_on is not None
+        signed_on = required_date(request.signed_on, "signed_on")
         found = await procurement_service.record_signing(
             deps=self._deps,
             principal=_who(),
@@ -331,8 +311,7 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
         t = request.terms
         schedule = []
         for m in t.schedule:
-            due = _date(m.due_on, "schedule")
-            assert due is not None
+            due = required_date(m.due_on, "schedule")
             schedule.append(Milestone(m.name.strip(), due))
         given: dict[str, Any] = {
             "contract_no": t.contract_no,
@@ -344,9 +323,9 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
             "period_end": t.period_end,
         }
         if not t.ip_clause.strip():
-            raise _invalid("ip_clause", "请填写合同中的知识产权归属条款")
+            raise invalid_field("ip_clause", "请填写合同中的知识产权归属条款")
         if not t.termination_clause.strip():
-            raise _invalid("termination_clause", "请填写合同中的解除（终止）条款")
+            raise invalid_field("termination_clause", "请填写合同中的解除（终止）条款")
         found = await procurement_service.file_with_prefill(
             deps=self._deps,
             principal=_who(),
@@ -384,9 +363,8 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
     ) -> procurement_pb2.PaymentResponse:
         amount = _decimal(request.amount.amount, "amount")
         if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-            raise _invalid("amount", "金额必须大于零，最多两位小数")
-        paid_on = _date(request.paid_on, "paid_on")
-        assert paid_on is not None
+            raise invalid_field("amount", "金额必须大于零，最多两位小数")
+        paid_on = required_date(request.paid_on, "paid_on")
         found = await construction_service.record_payment(
             deps=self._deps,
             principal=_who(),
@@ -409,7 +387,7 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
         self, request: procurement_pb2.InterveneRequest, context: Ctx
     ) -> procurement_pb2.ProjectResponse:
         if request.kind not in INTERVENTIONS:
-            raise _invalid("kind", "取值应为 suspension、termination 或 resumption")
+            raise invalid_field("kind", "取值应为 suspension、termination 或 resumption")
         found = await construction_service.intervene(
             deps=self._deps,
             principal=_who(),

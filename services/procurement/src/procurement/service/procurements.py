@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from govkit.auth import Principal
-from govkit.errors import AppError, ErrorKind, not_found, stale_version
+from govkit.errors import AppError, ErrorKind, invalid_field, not_found, stale_version
 from govkit.events import Envelope
 from govkit.objectstore import DOCX, JPEG, OFD, PDF, PNG, ZIP, validate_upload
 from govkit.workdays import add_workdays
@@ -123,7 +123,7 @@ async def begin(
     the project's first procurement gives the procurement.started event to emit."""
     project_rules.ensure_open_for_procurement(project)
     if started_on > deps.today():
-        raise rules.invalid("started_on", "采购开始日期不能晚于今天")
+        raise invalid_field("started_on", "采购开始日期不能晚于今天")
     active = [p for p in await repository.procurements_of(session, project.declaration_id) if p.role is role]
     if active:
         raise AppError(
@@ -221,9 +221,9 @@ async def record_signing(
         _check_version(procurement, expected_version)
         ensure_unit(principal, project)
         if signed_on > deps.today():
-            raise rules.invalid("signed_on", "合同签订日期不能晚于今天")
+            raise invalid_field("signed_on", "合同签订日期不能晚于今天")
         if signed_on < procurement.started_on:
-            raise rules.invalid("signed_on", "合同签订日期不能早于采购开始日期")
+            raise invalid_field("signed_on", "合同签订日期不能早于采购开始日期")
         due = filing_due(deps, project, signed_on)
         stored = await _save(
             tx.session, rules.signed(procurement, on=signed_on, due_on=due), read=procurement
@@ -444,7 +444,7 @@ async def file_contract(
             )
         today = deps.today()
         if terms.signed_on > today:
-            raise rules.invalid("signed_on", "合同签订日期不能晚于今天")
+            raise invalid_field("signed_on", "合同签订日期不能晚于今天")
         _, filing_cite = filing_rule(deps, project)
         missing = rules.missing_documents(procurement)
         if missing:
@@ -624,15 +624,15 @@ def merge_terms(
             schedule=schedule,
         )
     except (ValueError, ArithmeticError) as exc:
-        raise rules.invalid("terms", f"合同信息格式不正确：{exc}") from None
+        raise invalid_field("terms", f"合同信息格式不正确：{exc}") from None
     if (
         not terms.amount.is_finite()
         or terms.amount <= 0
         or terms.amount != terms.amount.quantize(Decimal("0.01"))
     ):
-        raise rules.invalid("amount", "金额必须大于零，最多两位小数")
+        raise invalid_field("amount", "金额必须大于零，最多两位小数")
     if warranty_months < 0:
-        raise rules.invalid("warranty_months", "质保期不能为负数")
+        raise invalid_field("warranty_months", "质保期不能为负数")
     return terms, used
 
 
