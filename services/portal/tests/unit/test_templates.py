@@ -94,3 +94,41 @@ def test_values_are_escaped() -> None:
         intro="",
     )
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_the_expert_library_shows_a_listing_with_its_last_day() -> None:
+    experts = [
+        {
+            "name": "甲",
+            "org": "院",
+            "specialties": ["网络"],
+            "username": "",
+            "available": True,
+            "discredited": True,
+            "discredited_reason": "泄露评审信息",
+            "discredited_until": "2025-06-30",
+        },
+        {
+            "name": "乙",
+            "org": "院",
+            "specialties": [],
+            "username": "",
+            "available": True,
+            "discredited": True,
+            "discredited_reason": "收受财物",
+            "discredited_until": "",
+        },
+        {
+            "name": "丙",
+            "org": "院",
+            "specialties": [],
+            "username": "",
+            "available": True,
+            "discredited": False,
+            "discredited_reason": "",
+            "discredited_until": "",
+        },
+    ]
+    page = render("experts.html", title="专家库", experts=experts, fields=[], values={}, errors=FormErrors())
+    assert "失信：泄露评审信息（至 2025-06-30）" in page
+    assert "失信：收受财物</span>" in page and page.count("（至") == 1 and "可抽取" in page

@@ -5,10 +5,13 @@ listings change nothing."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from govkit.errors import AppError
 from govkit.events import new_event
 from govproj.common.v1 import common_pb2
 from govproj.evaluation.events.v1 import events_pb2
@@ -33,19 +36,24 @@ async def _deliver(deps: ReviewDeps, tenant: str, **fields: Any) -> None:
         await tx.commit()
 
 
+async def _library(deps: ReviewDeps, keeper: Any, *, org: str, specialty: str) -> list[Any]:
+    """Four experts of four orgs, all of one specialty."""
+    return [
+        await expert_service.create_expert(
+            deps=deps,
+            principal=keeper,
+            fields=expert_service.ExpertFields(name=f"专家{i}", org=f"{org}{i}", specialties=(specialty,)),
+        )
+        for i in range(4)
+    ]
+
+
 async def test_a_discredited_expert_is_refused_by_the_draw_until_removed(  # type: ignore[no-untyped-def]
     deps: ReviewDeps, tenants, h
 ) -> None:
     tenant = tenants.lhasa
     keeper = h.who(tenant, "bureau_reviewer")
-    experts = [
-        await expert_service.create_expert(
-            deps=deps,
-            principal=keeper,
-            fields=expert_service.ExpertFields(name=f"专家{i}", org=f"大学{i}", specialties=("软件",)),
-        )
-        for i in range(4)
-    ]
+    experts = await _library(deps, keeper, org="大学", specialty="软件")
     target = experts[0]
     await _deliver(
         deps,
@@ -88,3 +96,78 @@ async def test_a_discredited_expert_is_refused_by_the_draw_until_removed(  # typ
     )
     library = {e.id: e for e in await expert_service.list_experts(deps=deps, principal=keeper)}
     assert not library[target.id].discredited and library[target.id].discredited_reason == ""
+
+
+async def test_a_listing_for_a_period_bars_the_expert_only_until_its_last_day(  # type: ignore[no-untyped-def]
+    deps: ReviewDeps, tenants, h, clock
+) -> None:
+    """lhasa §22 lists for a period: the expert is refused by draws through its last day and may
+    be drawn again the day after, without anyone removing the listing."""
+    tenant = tenants.lhasa
+    keeper = h.who(tenant, "bureau_reviewer")
+    experts = await _library(deps, keeper, org="学院", specialty="网络")
+    target = experts[0]
+    last_day = clock.day + timedelta(days=10)
+    await _deliver(
+        deps,
+        tenant,
+        subject_kind="expert",
+        expert_id=target.id,
+        change="added",
+        grounds="无故缺席评审",
+        period_from=clock.day.isoformat(),
+        period_until=last_day.isoformat(),
+    )
+    library = {e.id: e for e in await expert_service.list_experts(deps=deps, principal=keeper)}
+    assert library[target.id].discredited and library[target.id].discredited_until == last_day
+
+    case_id = await h.open_case(deps, tenant)
+    clock.day = last_day  # the last day: still barred
+    panel = await expert_service.draw_panel(deps=deps, principal=keeper, case_id=case_id, size=1, seed="a")
+    assert panel.draws[-1].excluded == {target.id: "discredited"}
+
+    clock.day = last_day + timedelta(days=1)  # the period has ended
+    library = {e.id: e for e in await expert_service.list_experts(deps=deps, principal=keeper)}
+    assert not library[target.id].discredited and library[target.id].discredited_until is None
+    other = await h.open_case(deps, tenant)
+    panel = await expert_service.draw_panel(deps=deps, principal=keeper, case_id=other, size=3, seed="b")
+    assert target.id in panel.draws[-1].candidates and not panel.draws[-1].excluded
+
+
+async def test_the_bureau_lists_an_expert_for_a_period_but_not_one_already_over(  # type: ignore[no-untyped-def]
+    deps: ReviewDeps, tenants, h, clock
+) -> None:
+    tenant = tenants.lhasa
+    keeper = h.who(tenant, "bureau_reviewer")
+    expert = await expert_service.create_expert(
+        deps=deps, principal=keeper, fields=expert_service.ExpertFields(name="专家甲", org="研究院")
+    )
+    base = expert_service.ExpertFields(
+        name="专家甲", org="研究院", discredited=True, discredited_reason="泄露评审信息"
+    )
+    with pytest.raises(AppError) as refused:
+        await expert_service.update_expert(
+            deps=deps,
+            principal=keeper,
+            expert_id=expert.id,
+            expected_version=expert.version,
+            fields=replace(base, discredited_until=clock.day - timedelta(days=1)),
+        )
+    assert refused.value.code == "DISCREDIT_PERIOD_ENDED" and "截止日期已过" in refused.value.message
+    listed = await expert_service.update_expert(
+        deps=deps,
+        principal=keeper,
+        expert_id=expert.id,
+        expected_version=expert.version,
+        fields=replace(base, discredited_until=clock.day),
+    )
+    assert listed.discredited and listed.discredited_until == clock.day
+    # Clearing the flag clears its reason and period with it.
+    cleared = await expert_service.update_expert(
+        deps=deps,
+        principal=keeper,
+        expert_id=expert.id,
+        expected_version=listed.version,
+        fields=replace(base, discredited=False, discredited_until=clock.day),
+    )
+    assert not cleared.discredited and cleared.discredited_reason == "" and cleared.discredited_until is None

@@ -1,5 +1,8 @@
 """The expert draw: reproducible from its seed, avoiding every conflict, replacements exclude the panel."""
 
+from dataclasses import replace
+from datetime import date
+
 import pytest
 
 from govkit.errors import AppError
@@ -113,3 +116,23 @@ def test_a_replacement_keeps_the_conflicts_the_first_draw_found() -> None:
     assert again.excluded["e20"] == "same_org" and again.excluded["e01"] == "on_panel"
     # A state reason (discredited, unavailable) is judged afresh, not copied.
     assert again.excluded["e23"] == "discredited"
+
+
+def test_a_listing_lapses_the_day_after_its_period_ends() -> None:
+    listed = Expert(
+        id="e1",
+        tenant_id="t",
+        name="甲",
+        org="院",
+        discredited=True,
+        discredited_reason="泄露评审信息",
+        discredited_until=date(2025, 6, 30),
+    )
+    assert listed.as_of(date(2025, 6, 30)) is listed
+    lapsed = listed.as_of(date(2025, 7, 1))
+    assert not lapsed.discredited and lapsed.discredited_reason == "" and lapsed.discredited_until is None
+    context = ConflictContext(declaring_org_ids=("unit",))
+    assert x.screen([listed], context).excluded == {"e1": "discredited"}
+    assert x.screen([lapsed], context).candidates == ("e1",)
+    until_removed = replace(listed, discredited_until=None)
+    assert until_removed.as_of(date(2099, 1, 1)).discredited

@@ -142,6 +142,7 @@ experts = Table(
     Column("username", Text),
     Column("affiliations", JSONB, nullable=False, server_default="[]"),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("discredited_until", Date),
     Column("version", Integer, nullable=False),
 )
 

@@ -521,6 +521,7 @@ def _expert(row: Any) -> Expert:
         username=row.username,
         affiliations=_tuple(row.affiliations),
         version=row.version,
+        discredited_until=row.discredited_until,
     )
 
 
@@ -538,6 +539,7 @@ def _expert_row(expert: Expert) -> dict[str, Any]:
         "username": expert.username,
         "affiliations": list(expert.affiliations),
         "version": expert.version,
+        "discredited_until": expert.discredited_until,
     }
 
 

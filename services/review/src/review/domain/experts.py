@@ -18,7 +18,7 @@ import random
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from govkit.errors import AppError, ErrorKind
@@ -75,6 +75,15 @@ class Expert:
     discredited_reason: str = ""
     username: str | None = None  # the expert's login, so they see the cases drawn for them
     affiliations: tuple[str, ...] = ()  # other orgs the expert is tied to (former employer, shares ...)
+    # The last day of the listing's period (lhasa §22 lists for a period); None: until removed.
+    discredited_until: date | None = None
+
+    def as_of(self, day: date) -> Expert:
+        """The expert as they stand on ``day``: a listing whose period ended before it is lapsed,
+        so the expert reads as not discredited and may be drawn again."""
+        if self.discredited and self.discredited_until is not None and self.discredited_until < day:
+            return replace(self, discredited=False, discredited_reason="", discredited_until=None)
+        return self
 
 
 @dataclass(frozen=True)

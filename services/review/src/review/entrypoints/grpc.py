@@ -14,7 +14,8 @@ from typing import Any
 import grpc
 
 from govkit.auth import Principal, current_grpc_principal
-from govkit.errors import AppError, ErrorKind
+from govkit.errors import AppError, ErrorKind, invalid_field
+from govkit.grpckit.fields import optional_date
 from govproj.common.v1 import common_pb2
 from govproj.review.v1 import (
     approval_pb2,
@@ -77,15 +78,6 @@ _TWO_PLACES = -2
 # --------------------------------------------------------------------------------------------
 
 
-def _invalid(field: str, message: str) -> AppError:
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field, "message": message}]},
-    )
-
-
 def _money(value: Decimal | None) -> common_pb2.Money | None:
     return common_pb2.Money(amount=str(value)) if value is not None else None
 
@@ -94,10 +86,10 @@ def _amount(money: common_pb2.Money, field: str) -> Decimal:
     try:
         value = Decimal(money.amount)
     except InvalidOperation:
-        raise _invalid(field, "请填写有效的金额") from None
+        raise invalid_field(field, "请填写有效的金额") from None
     exponent = value.as_tuple().exponent
     if not value.is_finite() or value <= 0 or (isinstance(exponent, int) and exponent < _TWO_PLACES):
-        raise _invalid(field, "金额必须大于零，最多两位小数")
+        raise invalid_field(field, "金额必须大于零，最多两位小数")
     return value
 
 
@@ -117,7 +109,7 @@ def _day(value: date | datetime | None) -> str:
 
 def _version(value: int) -> int:
     if value < 1:
-        raise _invalid("version", "请提供读取时的版本号")
+        raise invalid_field("version", "请提供读取时的版本号")
     return value
 
 
@@ -125,7 +117,7 @@ def _enum(kind: type[Any], value: str, field: str) -> Any:
     try:
         return kind(value)
     except ValueError:
-        raise _invalid(field, "取值不在允许范围内") from None
+        raise invalid_field(field, "取值不在允许范围内") from None
 
 
 def to_proto(case: ReviewCase) -> review_pb2.ReviewCase:
@@ -235,6 +227,7 @@ def _expert(e: Expert) -> experts_pb2.Expert:
         username=e.username or "",
         affiliations=list(e.affiliations),
         version=e.version,
+        discredited_until=_day(e.discredited_until),
     )
 
 
@@ -249,6 +242,7 @@ def _expert_fields(f: experts_pb2.ExpertFields) -> expert_service.ExpertFields:
         discredited_reason=f.discredited_reason.strip(),
         username=f.username.strip() or None,
         affiliations=tuple(a.strip() for a in f.affiliations if a.strip()),
+        discredited_until=optional_date(f.discredited_until.strip(), "discredited_until"),
     )
 
 
@@ -345,7 +339,7 @@ def _materials(items: Sequence[approval_pb2.Material]) -> list[Material]:
     out = []
     for m in items:
         if not m.doc_type.strip() or not m.filename.strip() or len(m.sha256) != 64:  # noqa: PLR2004 - SHA-256 hex
-            raise _invalid("materials", "每份材料须有类型、文件名和 SHA-256 摘要")
+            raise invalid_field("materials", "每份材料须有类型、文件名和 SHA-256 摘要")
         out.append(Material(m.doc_type.strip(), m.filename.strip(), m.sha256.lower(), m.size, m.content_type))
     return out
 

@@ -3,6 +3,7 @@ annual plans (with the Excel download), approvals (with the PDF download), chang
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -348,6 +349,7 @@ class ExpertWrite(Strict):
     discredited_reason: ShortText = ""
     username: Annotated[str | None, Field(max_length=200)] = None
     affiliations: Annotated[list[ShortText], Field(default_factory=list, max_length=LIST_MAX)]
+    discredited_until: date | None = None  # the listing's last day; none: until removed
 
     def fields(self) -> expert_service.ExpertFields:
         """The service's input."""
@@ -361,6 +363,7 @@ class ExpertWrite(Strict):
             discredited_reason=self.discredited_reason,
             username=self.username or None,
             affiliations=tuple(self.affiliations),
+            discredited_until=self.discredited_until,
         )
 
 
@@ -378,6 +381,7 @@ class ExpertRead(BaseModel):
     username: str | None
     affiliations: list[str]
     version: int
+    discredited_until: date | None
 
 
 def _expert(e: Any) -> ExpertRead:
@@ -393,6 +397,7 @@ def _expert(e: Any) -> ExpertRead:
         username=e.username,
         affiliations=list(e.affiliations),
         version=e.version,
+        discredited_until=e.discredited_until,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +52,7 @@ class ExpertFields:
     discredited_reason: str = ""
     username: str | None = None
     affiliations: tuple[str, ...] = ()
+    discredited_until: date | None = None  # the listing's last day; None: until removed
 
 
 def _ensure_keeper(principal: Principal) -> str:
@@ -61,7 +63,8 @@ def _ensure_keeper(principal: Principal) -> str:
     return tenant
 
 
-def _check_fields(fields: ExpertFields) -> None:
+def _check_fields(fields: ExpertFields, *, today: date) -> ExpertFields:
+    """The fields as stored: refused when incomplete; a period only with a listing."""
     if not fields.name.strip() or not fields.org.strip():
         raise AppError(
             code="EXPERT_FIELDS_REQUIRED", message="请填写专家姓名和所在单位。", kind=ErrorKind.INVALID
@@ -70,12 +73,28 @@ def _check_fields(fields: ExpertFields) -> None:
         raise AppError(
             code="DISCREDIT_REASON_REQUIRED", message="列入失信名单须写明原因。", kind=ErrorKind.INVALID
         )
+    if fields.discredited and fields.discredited_until is not None and fields.discredited_until < today:
+        raise AppError(
+            code="DISCREDIT_PERIOD_ENDED",
+            message="失信期限的截止日期已过，无需再列入；请填写今天或以后的日期，或不填（直至移出）。",
+            kind=ErrorKind.INVALID,
+            details={"discredited_until": fields.discredited_until.isoformat(), "today": today.isoformat()},
+        )
+    if not fields.discredited:
+        return replace(fields, discredited_reason="", discredited_until=None)
+    return fields
+
+
+async def _library(session: AsyncSession, deps: ReviewDeps, tenant: str) -> list[Expert]:
+    """The tenant's library as it stands today (listings whose period ended have lapsed)."""
+    today = deps.today()
+    return [expert.as_of(today) for expert in await repository.list_experts(session, tenant=tenant)]
 
 
 async def create_expert(*, deps: ReviewDeps, principal: Principal, fields: ExpertFields) -> Expert:
     """Add an expert to the tenant's library."""
     tenant = _ensure_keeper(principal)
-    _check_fields(fields)
+    fields = _check_fields(fields, today=deps.today())
     expert = Expert(id=new_id(), tenant_id=tenant, **fields.__dict__)
     async with deps.uow(tenant_id=tenant) as tx:
         await repository.add_expert(tx.session, expert, created_at=deps.now())
@@ -104,16 +123,18 @@ async def update_expert(
 ) -> Expert:
     """Replace an expert's record (availability, the discredited flag ...), versioned."""
     tenant = _ensure_keeper(principal)
-    _check_fields(fields)
+    fields = _check_fields(fields, today=deps.today())
     valid_uuid(expert_id, "expert", LABEL)
     async with deps.uow(tenant_id=tenant) as tx:
         found = await repository.get_expert(tx.session, expert_id)
         if found is None or found.tenant_id != tenant:
             raise not_found("expert", expert_id, label_zh=LABEL)
+        found = found.as_of(deps.today())
         changed = replace(found, **fields.__dict__)
         stored = await repository.save_expert(tx.session, changed, expected_version=expected_version)
         if stored is None:
             raise stale_version("expert", expected=expected_version, label_zh=LABEL)
+        until = stored.discredited_until
         await record_audit(
             tx.session,
             audit,
@@ -124,7 +145,11 @@ async def update_expert(
             entity_id=expert_id,
             from_state="discredited" if found.discredited else "ok",
             to_state="discredited" if stored.discredited else "ok",
-            details={"available": stored.available, "discredited_reason": stored.discredited_reason},
+            details={
+                "available": stored.available,
+                "discredited_reason": stored.discredited_reason,
+                "discredited_until": until.isoformat() if until else None,
+            },
         )
         await tx.commit()
     return stored
@@ -145,12 +170,17 @@ async def apply_discredited(session: AsyncSession, envelope: Envelope, *, deps: 
     found = await repository.get_expert(session, expert_id)
     if found is None or found.tenant_id != envelope.tenant:
         return
-    until = str(payload.get("period_until") or "")
+    until = _listing_end(str(payload.get("period_until") or ""))
     # A listing whose period already ended when it arrives flags nobody (replays, late delivery).
-    lapsed = bool(until) and until[:10] < deps.today().isoformat()
+    lapsed = until is not None and until < deps.today()
     listed = payload.get("change") == "added" and not lapsed
     grounds = str(payload.get("grounds") or "")
-    changed = replace(found, discredited=listed, discredited_reason=grounds if listed else "")
+    changed = replace(
+        found,
+        discredited=listed,
+        discredited_reason=grounds if listed else "",
+        discredited_until=until if listed else None,
+    )
     if changed == found:
         return
     stored = await repository.save_expert(session, changed, expected_version=found.version)
@@ -171,13 +201,21 @@ async def apply_discredited(session: AsyncSession, envelope: Envelope, *, deps: 
     )
 
 
+def _listing_end(value: str) -> date | None:
+    """The listing's last day from the event (an ISO date; anything else: no end)."""
+    try:
+        return date.fromisoformat(value[:10]) if value else None
+    except ValueError:
+        return None
+
+
 async def list_experts(*, deps: ReviewDeps, principal: Principal) -> list[Expert]:
     """The tenant's library (bureaus and auditors)."""
     tenant = require_tenant(principal)
     if not principal.has_role(*LIBRARY_KEEPERS, "auditor"):
         raise forbidden("experts.read")
     async with deps.uow(tenant_id=tenant) as tx:
-        return await repository.list_experts(tx.session, tenant=tenant)
+        return await _library(tx.session, deps, tenant)
 
 
 # --------------------------------------------------------------------------------------------
@@ -232,7 +270,7 @@ async def draw_experts(
             details={"purpose": purpose, "allowed": sorted(DRAW_PURPOSES)},
         )
     async with deps.uow(tenant_id=tenant) as tx:
-        library = await repository.list_experts(tx.session, tenant=tenant)
+        library = await _library(tx.session, deps, tenant)
         screening = x.screen(
             library,
             ConflictContext(
@@ -319,7 +357,7 @@ async def _draw(
     replaces: PanelMember | None,
 ) -> Draw:
     stage = _stage(case)
-    library = await repository.list_experts(session, tenant=case.acting_tenant)
+    library = await _library(session, deps, case.acting_tenant)
     on_panel = [m.expert_id for m in await repository.panel_of(session, case.id, stage)]
     before = {
         expert_id: reason

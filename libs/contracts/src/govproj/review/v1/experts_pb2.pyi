@@ -33,6 +33,7 @@ class Expert(_message.Message):
     USERNAME_FIELD_NUMBER: _builtins.int
     AFFILIATIONS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    DISCREDITED_UNTIL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     org: _builtins.str
@@ -42,6 +43,10 @@ class Expert(_message.Message):
     discredited_reason: _builtins.str
     username: _builtins.str
     version: _builtins.int
+    discredited_until: _builtins.str
+    """The last day of the discredited listing's period (YYYY-MM-DD); "" when not listed or listed
+    until removed. A listing whose period has ended reads as not discredited.
+    """
     @_builtins.property
     def specialties(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -60,10 +65,11 @@ class Expert(_message.Message):
         username: _builtins.str = ...,
         affiliations: _abc.Iterable[_builtins.str] | None = ...,
         version: _builtins.int = ...,
+        discredited_until: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["affiliations", b"affiliations", "available", b"available", "contact", b"contact", "discredited", b"discredited", "discredited_reason", b"discredited_reason", "id", b"id", "name", b"name", "org", b"org", "specialties", b"specialties", "username", b"username", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["affiliations", b"affiliations", "available", b"available", "contact", b"contact", "discredited", b"discredited", "discredited_reason", b"discredited_reason", "discredited_until", b"discredited_until", "id", b"id", "name", b"name", "org", b"org", "specialties", b"specialties", "username", b"username", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -82,6 +88,7 @@ class ExpertFields(_message.Message):
     DISCREDITED_REASON_FIELD_NUMBER: _builtins.int
     USERNAME_FIELD_NUMBER: _builtins.int
     AFFILIATIONS_FIELD_NUMBER: _builtins.int
+    DISCREDITED_UNTIL_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     org: _builtins.str
     contact: _builtins.str
@@ -89,6 +96,8 @@ class ExpertFields(_message.Message):
     discredited: _builtins.bool
     discredited_reason: _builtins.str
     username: _builtins.str
+    discredited_until: _builtins.str
+    """YYYY-MM-DD, only with discredited; "" until removed"""
     @_builtins.property
     def specialties(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -105,10 +114,11 @@ class ExpertFields(_message.Message):
         discredited_reason: _builtins.str = ...,
         username: _builtins.str = ...,
         affiliations: _abc.Iterable[_builtins.str] | None = ...,
+        discredited_until: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["affiliations", b"affiliations", "available", b"available", "contact", b"contact", "discredited", b"discredited", "discredited_reason", b"discredited_reason", "name", b"name", "org", b"org", "specialties", b"specialties", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["affiliations", b"affiliations", "available", b"available", "contact", b"contact", "discredited", b"discredited", "discredited_reason", b"discredited_reason", "discredited_until", b"discredited_until", "name", b"name", "org", b"org", "specialties", b"specialties", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
