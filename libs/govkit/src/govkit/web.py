@@ -133,7 +133,7 @@ def create_app(
     return app
 
 
-def unit_of_work(request: Request) -> UnitOfWorkFactory:
+async def unit_of_work(request: Request) -> UnitOfWorkFactory:
     """The service's unit-of-work factory (set on app.state by the composition root)."""
     uow: UnitOfWorkFactory = request.app.state.uow
     return uow

@@ -44,7 +44,7 @@ ShortText = Annotated[str, Field(max_length=SHORT_MAX)]
 LongText = Annotated[str, Field(max_length=TEXT_MAX)]
 
 
-def acceptance_deps(request: Request) -> AcceptanceDeps:
+async def acceptance_deps(request: Request) -> AcceptanceDeps:
     """The use cases' dependencies (set on app.state by the composition root)."""
     deps: AcceptanceDeps = request.app.state.acceptance_deps
     return deps

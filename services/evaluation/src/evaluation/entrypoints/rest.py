@@ -41,7 +41,7 @@ Sha = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 IfMatch = Annotated[str | None, Header()]
 
 
-def evaluation_deps(request: Request) -> EvaluationDeps:
+async def evaluation_deps(request: Request) -> EvaluationDeps:
     """The service's use-case dependencies (set on app.state by the composition root)."""
     deps: EvaluationDeps = request.app.state.evaluation_deps
     return deps

@@ -50,7 +50,7 @@ Mlps = Annotated[int, Field(ge=0, le=5)]
 UuidText = Annotated[str, Field(pattern=r"^[0-9a-fA-F-]{36}$")]
 
 
-def _deps(request: Request) -> service.IntakeDeps:
+async def _deps(request: Request) -> service.IntakeDeps:
     deps: service.IntakeDeps = request.app.state.intake
     return deps
 

@@ -50,7 +50,7 @@ class AuthDeps:
     sessions: SessionStore
 
 
-def auth_deps(request: Request) -> AuthDeps:
+async def auth_deps(request: Request) -> AuthDeps:
     """The app's auth dependencies."""
     deps: AuthDeps = request.app.state.auth
     return deps

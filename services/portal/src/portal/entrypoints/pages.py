@@ -30,7 +30,7 @@ from portal.entrypoints.auth import AuthDep, CurrentSession, LoginRequired, chec
 router = APIRouter()
 
 
-def backend_of(request: Request) -> Backend:
+async def backend_of(request: Request) -> Backend:
     """The app's gRPC backend."""
     backend: Backend = request.app.state.backend
     return backend
@@ -39,7 +39,7 @@ def backend_of(request: Request) -> Backend:
 BackendDep = Annotated[Backend, Depends(backend_of)]
 
 
-def templates_of(request: Request) -> Jinja2Templates:
+async def templates_of(request: Request) -> Jinja2Templates:
     """The app's Jinja2 environment."""
     templates: Jinja2Templates = request.app.state.templates
     return templates

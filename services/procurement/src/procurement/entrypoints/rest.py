@@ -53,7 +53,7 @@ Limit = Annotated[int, Query(ge=1, le=PAGE_MAX)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def procurement_deps(request: Request) -> ProcurementDeps:
+async def procurement_deps(request: Request) -> ProcurementDeps:
     """The service's use-case dependencies (set on app.state by the composition root)."""
     deps: ProcurementDeps = request.app.state.procurement_deps
     return deps

@@ -35,7 +35,7 @@ ShortText = Annotated[str, Field(max_length=SHORT_MAX)]
 LongText = Annotated[str, Field(max_length=TEXT_MAX)]
 
 
-def review_deps(request: Request) -> ReviewDeps:
+async def review_deps(request: Request) -> ReviewDeps:
     """The service's use-case dependencies (set on app.state by the composition root)."""
     deps: ReviewDeps = request.app.state.review_deps
     return deps
