@@ -63,4 +63,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as ``python -m govkit.cli`` this file is ``__main__``, and the sub-commands raise the
+    # CliError of ``govkit.cli``, another module object: only that module's main catches them.
+    from govkit.cli import main as _main
+
+    _main()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,17 @@ def test_main_usage_errors_exit_2_with_one_line(
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("govproj: ")
     assert message in lines[0]
+
+
+def test_run_as_a_module_bad_input_is_one_line_and_exit_2() -> None:
+    """``python -m govkit.cli`` (where the console script is not installed) answers bad input the
+    same way: one line on stderr, exit 2, no traceback."""
+    done = subprocess.run(
+        [sys.executable, "-m", "govkit.cli", "workdays", "add", "2025-02-30", "5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines() == [done.stderr.strip()] and done.stderr.startswith("govproj: ")
+    assert "bad date" in done.stderr and "Traceback" not in done.stderr
