@@ -8,7 +8,6 @@ The front half's way to an approved project and the acceptance helpers are test_
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -19,14 +18,12 @@ import httpx
 from devstack.stack import DEV_TRADING_WEBHOOK_SECRET, Stack
 from govkit import signing
 from govkit.clock import set_dev_clock
-from tests.e2e.helpers import PDF
+from tests.e2e.helpers import PDF, UserClient, ok  # noqa: F401 - re-exported
 
 BEIJING = timezone(timedelta(hours=8))
 SAMPLE = Path(__file__).resolve().parents[2] / "services/procurement/tests/data/ocds-release-package.json"
 SAMPLE_PROJECT_CODE = "2025-230522-65-01-000123"
 FILING_DOCUMENTS = ("tender_documents", "award_notice", "contract")
-
-UserClient = Callable[[str, str], httpx.Client]
 
 
 @dataclass
@@ -50,13 +47,6 @@ class DomainClock:
         """Back to the system clock."""
         self.stack.clock_file.unlink(missing_ok=True)
         self.day = None
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    """The JSON body of a response with this status."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def open_call(bureau_intake: httpx.Client, today: date) -> dict[str, Any]:

@@ -198,3 +198,91 @@ def checked_pdf(response: httpx.Response, sha256: str) -> bytes:
     digest = hashlib.sha256(response.content).hexdigest()
     assert digest == sha256 == response.headers["x-content-sha256"]
     return response.content
+
+
+UserClient = Callable[[str, str], httpx.Client]
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """The JSON body of a response with this status."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def approve(
+    as_user: UserClient,
+    tenant: str,
+    name: str,
+    amount: str,
+    *,
+    level: str = "general",
+    reviewer: str | None = None,
+    concluder: str | None = None,
+) -> dict[str, Any]:
+    """Draft → sign-off → formal review → opinions → plan (``level``, general by default) →
+    application → approval;
+    returns the declaration as submitted (with its project code). ``reviewer`` does the technical
+    review and ``concluder`` the application's conclusion where the tenant's own bureau reviewer
+    does not (county-b delegates to the city; qiaokou's tech center concludes below 50万)."""
+    reviewer = reviewer or f"bureau_reviewer.{tenant}"
+    with (
+        as_user(f"applicant.{tenant}", "intake") as intake,
+        as_user(f"unit_head.{tenant}", "intake") as head_intake,
+        as_user(f"bureau_reviewer.{tenant}", "intake") as bureau_intake,
+        as_user(reviewer, "review") as review,
+        as_user(concluder or reviewer, "review") as conclude,
+        as_user(f"bureau_head.{tenant}", "review") as head,
+        as_user(f"applicant.{tenant}", "review") as unit,
+    ):
+        ensure_call(bureau_intake)
+        draft = create_draft(intake, name=name, amount=amount, breakdown={"software": amount})
+        submitted = submit_to_bureau(intake, head_intake, draft)
+        case = wait_for_case(review, draft["id"])
+        formal = ok(review.post(f"/v1/cases/{case['id']}/formal-review", json={"version": case["version"]}))
+        assert formal["review"]["outcome"] == "passed"
+        for opinion in review.get(f"/v1/cases/{case['id']}/opinions").json()["items"]:
+            with as_user(f"{opinion['department']}.{tenant}", "review") as department:
+                ok(
+                    department.post(
+                        f"/v1/opinions/{opinion['id']}",
+                        json={"version": opinion["version"], "verdict": "agree"},
+                    )
+                )
+        current = head.get(f"/v1/cases/{case['id']}").json()
+        decided = ok(
+            head.post(
+                f"/v1/cases/{case['id']}/plan-decision",
+                json={"version": current["version"], "outcome": "in_plan", "level": level, "budget": amount},
+            )
+        )
+        applied = ok(
+            unit.post(
+                f"/v1/cases/{case['id']}/application",
+                json={"version": decided["case"]["version"], "materials": material_refs(intake, draft["id"])},
+            ),
+            201,
+        )
+        concluded = ok(
+            conclude.post(
+                f"/v1/cases/{case['id']}/review-conclusion",
+                json={"version": applied["case"]["version"], "passed": True, "comments": "方案可行"},
+            )
+        )
+        for step in concluded["application"].get("steps") or []:
+            if step["status"] != "done":
+                ok(
+                    review.post(
+                        f"/v1/steps/{step['id']}",
+                        json={"version": step["version"], "reference": "发改联〔2026〕1号"},
+                    )
+                )
+        version = head.get(f"/v1/cases/{case['id']}").json()["version"]
+        granted = ok(
+            head.post(
+                f"/v1/cases/{case['id']}/approval", json={"version": version, "approved_amount": amount}
+            ),
+            201,
+        )
+        checked_pdf(unit.get(f"/v1/approvals/{granted['id']}/document.pdf"), granted["document_sha256"])
+    return submitted

@@ -9,7 +9,6 @@ test_acceptance's policy-folder stack and acceptance helpers are imported, not c
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -22,12 +21,15 @@ from devstack.issuer.testing import get_token
 from devstack.stack import REPO_ROOT, Stack, StackPorts
 from govkit import credit_code
 from govkit.clock import set_dev_clock
-from tests.e2e.helpers import (
+from tests.e2e.helpers import (  # noqa: F401 - approve, ok, UserClient re-exported
     PDF,
+    UserClient,
+    approve,
     checked_pdf,
     create_draft,
     ensure_call,
     material_refs,
+    ok,
     submit_to_bureau,
     wait_for_case,
     wait_until,
@@ -36,14 +38,12 @@ from tests.e2e.test_acceptance import (  # noqa: F401 - re-exported for the life
     PolicyFolderStack,
     acceptance_project,
     findings,
-    ok,
     today,
 )
 
 BEIJING = timezone(timedelta(hours=8))
 LHASA = "city"  # under lhasa on the lifecycle platform
 SERVICES = ("intake", "review", "procurement", "acceptance", "evaluation")
-UserClient = Callable[[str, str], httpx.Client]
 
 
 def lhasa_policies(folder: Path) -> Path:
@@ -105,83 +105,6 @@ def new_credit_code(seed: int) -> str:
     """A valid unified social credit code (GB 32100-2015 check character) distinct per seed."""
     body = f"91230500MA{seed % 10**7:07d}"
     return body + credit_code.check_character(body)
-
-
-def approve(
-    as_user: UserClient,
-    tenant: str,
-    name: str,
-    amount: str,
-    *,
-    level: str,
-    reviewer: str | None = None,
-    concluder: str | None = None,
-) -> dict[str, Any]:
-    """Draft → sign-off → formal review → opinions → plan (``level``) → application → approval;
-    returns the declaration as submitted (with its project code). ``reviewer`` does the technical
-    review and ``concluder`` the application's conclusion where the tenant's own bureau reviewer
-    does not (county-b delegates to the city; qiaokou's tech center concludes below 50万)."""
-    reviewer = reviewer or f"bureau_reviewer.{tenant}"
-    with (
-        as_user(f"applicant.{tenant}", "intake") as intake,
-        as_user(f"unit_head.{tenant}", "intake") as head_intake,
-        as_user(f"bureau_reviewer.{tenant}", "intake") as bureau_intake,
-        as_user(reviewer, "review") as review,
-        as_user(concluder or reviewer, "review") as conclude,
-        as_user(f"bureau_head.{tenant}", "review") as head,
-        as_user(f"applicant.{tenant}", "review") as unit,
-    ):
-        ensure_call(bureau_intake)
-        draft = create_draft(intake, name=name, amount=amount, breakdown={"software": amount})
-        submitted = submit_to_bureau(intake, head_intake, draft)
-        case = wait_for_case(review, draft["id"])
-        formal = ok(review.post(f"/v1/cases/{case['id']}/formal-review", json={"version": case["version"]}))
-        assert formal["review"]["outcome"] == "passed"
-        for opinion in review.get(f"/v1/cases/{case['id']}/opinions").json()["items"]:
-            with as_user(f"{opinion['department']}.{tenant}", "review") as department:
-                ok(
-                    department.post(
-                        f"/v1/opinions/{opinion['id']}",
-                        json={"version": opinion["version"], "verdict": "agree"},
-                    )
-                )
-        current = head.get(f"/v1/cases/{case['id']}").json()
-        decided = ok(
-            head.post(
-                f"/v1/cases/{case['id']}/plan-decision",
-                json={"version": current["version"], "outcome": "in_plan", "level": level, "budget": amount},
-            )
-        )
-        applied = ok(
-            unit.post(
-                f"/v1/cases/{case['id']}/application",
-                json={"version": decided["case"]["version"], "materials": material_refs(intake, draft["id"])},
-            ),
-            201,
-        )
-        concluded = ok(
-            conclude.post(
-                f"/v1/cases/{case['id']}/review-conclusion",
-                json={"version": applied["case"]["version"], "passed": True, "comments": "方案可行"},
-            )
-        )
-        for step in concluded["application"].get("steps") or []:
-            if step["status"] != "done":
-                ok(
-                    review.post(
-                        f"/v1/steps/{step['id']}",
-                        json={"version": step["version"], "reference": "发改联〔2026〕1号"},
-                    )
-                )
-        version = head.get(f"/v1/cases/{case['id']}").json()["version"]
-        granted = ok(
-            head.post(
-                f"/v1/cases/{case['id']}/approval", json={"version": version, "approved_amount": amount}
-            ),
-            201,
-        )
-        checked_pdf(unit.get(f"/v1/approvals/{granted['id']}/document.pdf"), granted["document_sha256"])
-    return submitted
 
 
 def pass_acceptance(

@@ -34,12 +34,15 @@ from devstack.issuer.testing import get_token
 from devstack.stack import REPO_ROOT, Stack, StackPorts
 from govkit.pdf import page_texts
 from govproj.acceptance.v1 import acceptance_pb2, acceptance_pb2_grpc
-from tests.e2e.helpers import (
+from tests.e2e.helpers import (  # noqa: F401 - approve and ok re-exported
     PDF,
+    UserClient,
+    approve,
     checked_pdf,
     create_draft,
     ensure_call,
     material_refs,
+    ok,
     refused,
     submit_to_bureau,
     wait_for_case,
@@ -55,8 +58,6 @@ CONTRACTOR_CODE = "91230500MA1B2C3D4X"
 SUPERVISOR = "示范工程监理有限公司"
 SUPERVISOR_CODE = "91230500MA1B2C3E52"
 SPECIALTY = "验收（端到端）"
-
-UserClient = Callable[[str, str], httpx.Client]
 
 
 @dataclass
@@ -135,84 +136,9 @@ def today() -> str:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
 
-def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    """The JSON body of a response with this status."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 # --------------------------------------------------------------------------------------------
 # The way there: an approved project and its filed contracts
 # --------------------------------------------------------------------------------------------
-
-
-def approve(as_user: UserClient, tenant: str, name: str, amount: str) -> dict[str, Any]:
-    """Draft → sign-off → formal review → opinions → plan → application → approval; the declaration."""
-    with (
-        as_user(f"applicant.{tenant}", "intake") as intake,
-        as_user(f"unit_head.{tenant}", "intake") as head_intake,
-        as_user(f"bureau_reviewer.{tenant}", "intake") as bureau_intake,
-        as_user(f"bureau_reviewer.{tenant}", "review") as review,
-        as_user(f"bureau_head.{tenant}", "review") as head,
-        as_user(f"applicant.{tenant}", "review") as unit,
-    ):
-        ensure_call(bureau_intake)
-        draft = create_draft(intake, name=name, amount=amount, breakdown={"software": amount})
-        submit_to_bureau(intake, head_intake, draft)
-        case = wait_for_case(review, draft["id"])
-        formal = ok(review.post(f"/v1/cases/{case['id']}/formal-review", json={"version": case["version"]}))
-        assert formal["review"]["outcome"] == "passed"
-        for opinion in review.get(f"/v1/cases/{case['id']}/opinions").json()["items"]:
-            with as_user(f"{opinion['department']}.{tenant}", "review") as department:
-                ok(
-                    department.post(
-                        f"/v1/opinions/{opinion['id']}",
-                        json={"version": opinion["version"], "verdict": "agree"},
-                    )
-                )
-        current = head.get(f"/v1/cases/{case['id']}").json()
-        decided = ok(
-            head.post(
-                f"/v1/cases/{case['id']}/plan-decision",
-                json={
-                    "version": current["version"],
-                    "outcome": "in_plan",
-                    "level": "general",
-                    "budget": amount,
-                },
-            )
-        )
-        applied = ok(
-            unit.post(
-                f"/v1/cases/{case['id']}/application",
-                json={"version": decided["case"]["version"], "materials": material_refs(intake, draft["id"])},
-            ),
-            201,
-        )
-        concluded = ok(
-            review.post(
-                f"/v1/cases/{case['id']}/review-conclusion",
-                json={"version": applied["case"]["version"], "passed": True, "comments": "方案可行"},
-            )
-        )
-        for step in concluded["application"].get("steps") or []:
-            if step["status"] != "done":
-                ok(
-                    review.post(
-                        f"/v1/steps/{step['id']}",
-                        json={"version": step["version"], "reference": "发改联〔2026〕1号"},
-                    )
-                )
-        version = head.get(f"/v1/cases/{case['id']}").json()["version"]
-        granted = ok(
-            head.post(
-                f"/v1/cases/{case['id']}/approval", json={"version": version, "approved_amount": amount}
-            ),
-            201,
-        )
-        checked_pdf(unit.get(f"/v1/approvals/{granted['id']}/document.pdf"), granted["document_sha256"])
-    return draft
 
 
 def file_contract(

@@ -49,8 +49,8 @@ from tests.e2e.back_half import (
     signed,
     upload_filing_documents,
 )
-from tests.e2e.helpers import PDF, checked_pdf, refused, wait_until
-from tests.e2e.test_acceptance import acceptance_project, approve, findings
+from tests.e2e.helpers import PDF, approve, checked_pdf, refused, wait_until
+from tests.e2e.test_acceptance import acceptance_project, findings
 
 pytestmark = pytest.mark.e2e
 
