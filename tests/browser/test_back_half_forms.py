@@ -20,8 +20,6 @@ project suspended and terminated by its bureau on §27's grounds (暂停/终止)
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,24 +28,23 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from devstack.stack import Stack, StackPorts
+from devstack.stack import Stack
 from tests.e2e.back_half import ok, package_for, push, signed
 from tests.e2e.helpers import PDF
 from tests.e2e.lifecycle import (
     LHASA,
     DomainClock,
-    PolicyFolderStack,
     acceptance_project,
     approve,
     file_contract,
     findings,
-    lhasa_policies,
     new_credit_code,
     signed_procurement,
     today,
     user_clients,
 )
 from tests.e2e.lifecycle import SERVICES as BACK_END
+from tests.e2e.platforms import running_policy_stack
 
 from .conftest import SignIn, shot
 from .helpers import check_accessibility, field_error, until
@@ -64,21 +61,10 @@ QIAOKOU = "county-b"  # qiaokou-2022 as shipped
 def stack() -> Iterator[Stack]:
     """Every back-end service and the portal, the city under lhasa (the browser conftest's stack
     has intake and review only)."""
-    root = Path(tempfile.mkdtemp(prefix="govproj-browser-construction-"))
-    platform = PolicyFolderStack(
-        root=root,
-        ports=StackPorts.free(),
-        durable=False,
-        services=BACK_END,
-        with_portal=True,
-        policies_dir=lhasa_policies(root / "policies"),
-    )
-    try:
-        platform.start()
+    with running_policy_stack(
+        "govproj-browser-construction-", {LHASA: "lhasa"}, services=BACK_END, with_portal=True
+    ) as platform:
         yield platform
-    finally:
-        platform.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ helpers) and the dev clock (govkit.clock) can carry it into its self-evaluation 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -22,22 +20,21 @@ import pytest
 from playwright.sync_api import Page
 
 from devstack.issuer.testing import get_token
-from devstack.stack import Stack, StackPorts
+from devstack.stack import Stack
 from tests.e2e.helpers import PDF, wait_until
 from tests.e2e.lifecycle import (
     LHASA,
     DomainClock,
-    PolicyFolderStack,
     acceptance_project,
     approve,
     evidence,
     file_contract,
-    lhasa_policies,
     new_credit_code,
     pass_acceptance,
     user_clients,
 )
 from tests.e2e.lifecycle import SERVICES as BACK_END
+from tests.e2e.platforms import running_policy_stack
 from tests.e2e.test_lifecycle_to_om import add_months
 
 from .conftest import SignIn, shot
@@ -85,21 +82,10 @@ def _accepted(stack: Stack) -> dict[str, Any]:
 def stack() -> Iterator[Stack]:
     """Every back-end service and the portal, the city under lhasa (the browser conftest's stack
     has intake and review only, and no policy folder of its own)."""
-    root = Path(tempfile.mkdtemp(prefix="govproj-browser-evaluation-"))
-    platform = PolicyFolderStack(
-        root=root,
-        ports=StackPorts.free(),
-        durable=False,
-        services=BACK_END,
-        with_portal=True,
-        policies_dir=lhasa_policies(root / "policies"),
-    )
-    try:
-        platform.start()
+    with running_policy_stack(
+        "govproj-browser-evaluation-", {LHASA: "lhasa"}, services=BACK_END, with_portal=True
+    ) as platform:
         yield platform
-    finally:
-        platform.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -8,17 +8,15 @@ test_acceptance's policy-folder stack and acceptance helpers are imported, not c
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from devstack.issuer.testing import get_token
-from devstack.stack import REPO_ROOT, Stack, StackPorts
+from devstack.stack import Stack
 from govkit import credit_code
 from govkit.clock import set_dev_clock
 from tests.e2e.helpers import (  # noqa: F401 - approve, ok, UserClient re-exported
@@ -34,8 +32,8 @@ from tests.e2e.helpers import (  # noqa: F401 - approve, ok, UserClient re-expor
     wait_for_case,
     wait_until,
 )
+from tests.e2e.platforms import PolicyFolderStack, policies_with  # noqa: F401
 from tests.e2e.test_acceptance import (  # noqa: F401 - re-exported for the lifecycle modules
-    PolicyFolderStack,
     acceptance_project,
     findings,
     today,
@@ -48,26 +46,7 @@ SERVICES = ("intake", "review", "procurement", "acceptance", "evaluation")
 
 def lhasa_policies(folder: Path) -> Path:
     """The shipped packs, with the city moved to lhasa's measures."""
-    folder.mkdir(parents=True)
-    for pack in (REPO_ROOT / "policies").glob("*.yaml"):
-        if pack.name != "tenants.yaml":
-            shutil.copy(pack, folder / pack.name)
-    tenants = yaml.safe_load((REPO_ROOT / "policies" / "tenants.yaml").read_text(encoding="utf-8"))
-    tenants["tenants"][LHASA]["packs"] = ["lhasa"]
-    (folder / "tenants.yaml").write_text(yaml.safe_dump(tenants, allow_unicode=True), encoding="utf-8")
-    return folder
-
-
-def lifecycle_stack(root: Path) -> Stack:
-    """Every back-end service (no portal) with the city under lhasa; not started yet."""
-    return PolicyFolderStack(
-        root=root,
-        ports=StackPorts.free(),
-        durable=False,
-        services=SERVICES,
-        with_portal=False,
-        policies_dir=lhasa_policies(root / "policies"),
-    )
+    return policies_with(folder, {LHASA: "lhasa"})
 
 
 def user_clients(stack: Stack) -> UserClient:

@@ -16,22 +16,17 @@ unit are refused on every endpoint.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import grpc
 import httpx
 import pytest
-import yaml
 
 from devstack.issuer.testing import get_token
-from devstack.stack import REPO_ROOT, Stack, StackPorts
+from devstack.stack import Stack
 from govkit.pdf import page_texts
 from govproj.acceptance.v1 import acceptance_pb2, acceptance_pb2_grpc
 from tests.e2e.helpers import (  # noqa: F401 - approve and ok re-exported
@@ -48,6 +43,7 @@ from tests.e2e.helpers import (  # noqa: F401 - approve and ok re-exported
     wait_for_case,
     wait_until,
 )
+from tests.e2e.platforms import PolicyFolderStack, running_policy_stack  # noqa: F401 - re-exported
 
 pytestmark = pytest.mark.e2e
 
@@ -60,48 +56,16 @@ SUPERVISOR_CODE = "91230500MA1B2C3E52"
 SPECIALTY = "验收（端到端）"
 
 
-@dataclass
-class PolicyFolderStack(Stack):
-    """The platform reading its policy packs and tenant map from ``policies_dir``."""
-
-    policies_dir: Path = REPO_ROOT / "policies"
-
-    def service_env(self, service: str) -> dict[str, str]:
-        """The usual environment with the policy folder replaced."""
-        env = super().service_env(service)
-        env[f"GOVPROJ_{service.upper()}_POLICIES_DIR"] = str(self.policies_dir)
-        return env
-
-
-def _policies(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    for pack in (REPO_ROOT / "policies").glob("*.yaml"):
-        if pack.name != "tenants.yaml":
-            shutil.copy(pack, folder / pack.name)
-    tenants = yaml.safe_load((REPO_ROOT / "policies" / "tenants.yaml").read_text(encoding="utf-8"))
-    tenants["tenants"][LHASA]["packs"] = ["lhasa"]
-    (folder / "tenants.yaml").write_text(yaml.safe_dump(tenants, allow_unicode=True), encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Stack]:
     """intake, review, procurement and acceptance with the city under lhasa."""
-    root = Path(tempfile.mkdtemp(prefix="govproj-e2e-acceptance-"))
-    stack = PolicyFolderStack(
-        root=root,
-        ports=StackPorts.free(),
-        durable=False,
+    with running_policy_stack(
+        "govproj-e2e-acceptance-",
+        {LHASA: "lhasa"},
         services=("intake", "review", "procurement", "acceptance"),
         with_portal=False,
-        policies_dir=_policies(root / "policies"),
-    )
-    try:
-        stack.start()
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

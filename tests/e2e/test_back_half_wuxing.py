@@ -22,18 +22,15 @@ The domain's time starts on Monday 2 March 2026 (working days on the official ca
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from devstack.issuer.testing import get_token
-from devstack.stack import Stack, StackPorts
+from devstack.stack import Stack
 from govkit.credit_code import check_character
 from govkit.pdf import page_texts
 from tests.e2e.back_half import (
@@ -50,6 +47,7 @@ from tests.e2e.back_half import (
     upload_filing_documents,
 )
 from tests.e2e.helpers import PDF, approve, checked_pdf, refused, wait_until
+from tests.e2e.platforms import running_policy_stack
 from tests.e2e.test_acceptance import acceptance_project, findings
 
 pytestmark = pytest.mark.e2e
@@ -75,20 +73,13 @@ RECTIFIED = date(2026, 6, 1)
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Stack]:
     """intake, review, procurement and acceptance (no portal, no evaluation), packs as shipped."""
-    root = Path(tempfile.mkdtemp(prefix="govproj-e2e-wuxing-"))
-    stack = Stack(
-        root=root,
-        ports=StackPorts.free(),
-        durable=False,
+    with running_policy_stack(
+        "govproj-e2e-wuxing-",
+        {},
         services=("intake", "review", "procurement", "acceptance"),
         with_portal=False,
-    )
-    try:
-        stack.start()
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

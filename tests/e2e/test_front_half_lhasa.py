@@ -16,20 +16,15 @@ calendar: the return before the holiday and the resubmission after it.
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from devstack.issuer.testing import get_token
-from devstack.stack import REPO_ROOT, Stack, StackPorts
+from devstack.stack import Stack
 from govkit.clock import set_dev_clock
 from tests.e2e.helpers import (
     checked_pdf,
@@ -42,6 +37,7 @@ from tests.e2e.helpers import (
     wait_for_case_status,
     wait_for_declaration,
 )
+from tests.e2e.platforms import running_policy_stack
 
 pytestmark = pytest.mark.e2e
 BEIJING = timezone(timedelta(hours=8))
@@ -49,49 +45,13 @@ BEIJING = timezone(timedelta(hours=8))
 TENANT = "city"  # runs under lhasa in this module's platform
 
 
-@dataclass
-class PolicyFolderStack(Stack):
-    """The platform reading its policy packs and tenant map from ``policies_dir``."""
-
-    policies_dir: Path = REPO_ROOT / "policies"
-
-    def service_env(self, service: str) -> dict[str, str]:
-        """The usual environment with the policy folder replaced."""
-        env = super().service_env(service)
-        env[f"GOVPROJ_{service.upper()}_POLICIES_DIR"] = str(self.policies_dir)
-        return env
-
-
-def _lhasa_policies(folder: Path) -> Path:
-    """The shipped packs, with the city moved to lhasa's measures."""
-    folder.mkdir(parents=True)
-    for pack in (REPO_ROOT / "policies").glob("*.yaml"):
-        if pack.name != "tenants.yaml":
-            shutil.copy(pack, folder / pack.name)
-    tenants = yaml.safe_load((REPO_ROOT / "policies" / "tenants.yaml").read_text(encoding="utf-8"))
-    tenants["tenants"][TENANT]["packs"] = ["lhasa"]
-    (folder / "tenants.yaml").write_text(yaml.safe_dump(tenants, allow_unicode=True), encoding="utf-8")
-    return folder
-
-
 @pytest.fixture(scope="module")
 def lhasa_stack() -> Iterator[Stack]:
     """intake and review (no portal, no later services) with the city under lhasa."""
-    root = Path(tempfile.mkdtemp(prefix="govproj-e2e-lhasa-"))
-    platform = PolicyFolderStack(
-        root=root,
-        ports=StackPorts.free(),
-        durable=False,
-        services=("intake", "review"),
-        with_portal=False,
-        policies_dir=_lhasa_policies(root / "policies"),
-    )
-    try:
-        platform.start()
+    with running_policy_stack(
+        "govproj-e2e-lhasa-", {TENANT: "lhasa"}, services=("intake", "review"), with_portal=False
+    ) as platform:
         yield platform
-    finally:
-        platform.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,10 @@ from __future__ import annotations
 import calendar
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -38,6 +35,7 @@ from govproj.evaluation.v1 import evaluation_pb2, evaluation_pb2_grpc
 from tests.e2e.helpers import create_draft, ensure_call, refused, submit_to_bureau, wait_until
 from tests.e2e.lifecycle import (
     LHASA,
+    SERVICES,
     DomainClock,
     UserClient,
     acceptance_project,
@@ -45,7 +43,6 @@ from tests.e2e.lifecycle import (
     evidence,
     file_contract,
     file_filing,
-    lifecycle_stack,
     new_credit_code,
     ok,
     pass_acceptance,
@@ -53,6 +50,7 @@ from tests.e2e.lifecycle import (
     today,
     user_clients,
 )
+from tests.e2e.platforms import running_policy_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -66,14 +64,10 @@ OC4IDS_SCHEMA = REPO_ROOT / "services/evaluation/src/evaluation/adapters/oc4ids_
 @pytest.fixture(scope="module")
 def platform() -> Iterator[Stack]:
     """intake, review, procurement, acceptance and evaluation with the city under lhasa."""
-    root = Path(tempfile.mkdtemp(prefix="govproj-e2e-lifecycle-"))
-    stack = lifecycle_stack(root)
-    try:
-        stack.start()
+    with running_policy_stack(
+        "govproj-e2e-lifecycle-", {LHASA: "lhasa"}, services=SERVICES, with_portal=False
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

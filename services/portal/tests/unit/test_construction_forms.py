@@ -190,3 +190,20 @@ def test_intervention_grounds_are_the_services_with_their_articles_and_resumptio
     )
     placed = spec.place_errors(unknown, form="intervention", known_fields={"kind", "ground", "reason"})
     assert placed.fields == {"ground": "该地区管理办法未规定此暂停（终止）情形。"}
+
+
+def test_an_extension_decision_refused_lands_beside_its_field() -> None:
+    known = names(spec.EXTENSION_DECISION)
+    assert known == {"decision", "note"}
+    note = AppError(
+        code="EXTENSION_NOTE_REQUIRED", message="不同意延期时须写明理由。", kind=ErrorKind.INVALID
+    )
+    assert spec.place_errors(note, form="extension_decision", known_fields=known).fields == {
+        "note": "不同意延期时须写明理由。"
+    }
+    gone = AppError(
+        code="NO_EXTENSION_PENDING", message="没有待审核的延期验收申请。", kind=ErrorKind.PRECONDITION
+    )
+    assert spec.place_errors(gone, form="extension_decision", known_fields=known).fields == {
+        "decision": "没有待审核的延期验收申请。"
+    }

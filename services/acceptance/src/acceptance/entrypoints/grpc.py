@@ -79,6 +79,8 @@ def _project(p: AcceptanceProject) -> acceptance_pb2.Project:
         final_due_citations=_cite(p.final_due_cite),
         extension_status=ext.status.value if ext else "",
         extension_until=_day(ext.requested_until) if ext else "",
+        extension_reason=ext.reason if ext else "",
+        extension_note=ext.note if ext else "",
         accepted_on=_day(p.accepted_on),
         completed_on=_day(p.completed_on),
     )

@@ -167,6 +167,19 @@ EXTENSION = (
 )
 
 
+# 延期申请审核 (acceptance's DecideExtension): the bureau agrees or refuses, a refusal with its reason.
+EXTENSION_DECISION = (
+    Field(
+        "decision",
+        "审核结果",
+        "select",
+        (("approve", "同意延期"), ("reject", "不同意延期")),
+        required=True,
+    ),
+    Field("note", "审核意见", "textarea", help="不同意延期时须写明理由"),
+)
+
+
 # 暂停/终止 (procurement's Intervene): the bureau's, on one of the pack's grounds.
 INTERVENTION_ZH = {"suspension": "暂停实施", "termination": "终止项目", "resumption": "恢复实施"}
 
@@ -311,6 +324,11 @@ FIELD_BY_CODE: dict[str, dict[str, str]] = {
         "EXTENSION_DATE_INVALID": "requested_until",
         "EXTENSION_PENDING": "requested_until",
         "ALREADY_ACCEPTED": "requested_until",
+    },
+    "extension_decision": {
+        "EXTENSION_NOTE_REQUIRED": "note",
+        "NO_EXTENSION_PENDING": "decision",
+        "ALREADY_ACCEPTED": "decision",
     },
     "intervention": {
         "UNKNOWN_SUSPENSION_GROUND": "ground",

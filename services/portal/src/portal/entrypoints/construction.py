@@ -1173,6 +1173,88 @@ async def request_extension(
     return _extension_page(templates, request, session, view, values=values, errors=errors)
 
 
+def _extension_decision_page(
+    templates: Jinja2Templates,
+    request: Request,
+    session: PortalSession,
+    view: dict[str, Any],
+    *,
+    values: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    ap = view["project"]
+    deadline = _deadline(ap)
+    reason = (ap.get("extension_reason") or "（未填写）").rstrip("。")
+    asked = (
+        f"申请延期至 {ap['extension_until']}，理由：{reason}。"
+        if ap.get("extension_status") == "requested"
+        else "该项目没有待审核的延期验收申请。"
+    )
+    return _page(
+        templates,
+        request,
+        session,
+        title=f"延期验收申请审核 — {ap['project_name']}",
+        fields=spec.EXTENSION_DECISION,
+        action=f"/projects/{ap['declaration_id']}/extension/decision",
+        back=f"/projects/{ap['declaration_id']}",
+        values=values,
+        errors=errors,
+        intro=(f"{deadline}。" if deadline else "") + asked,
+    )
+
+
+@router.get("/projects/{declaration_id}/extension/decision", response_class=HTMLResponse)
+async def extension_decision_form(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """延期申请审核: the deadline with its article, what the unit asked for and why."""
+    view = await _acceptance_project(backend, session, declaration_id)
+    return _extension_decision_page(templates, request, session, view)
+
+
+@router.post("/projects/{declaration_id}/extension/decision", response_class=HTMLResponse)
+async def decide_extension(
+    request: Request,
+    declaration_id: str,
+    session: CurrentSession,
+    backend: BackendDep,
+    templates: TemplatesDep,
+) -> Response:
+    """DecideExtension; a refusal without its reason is acceptance's, shown beside 审核意见."""
+    form = await read_form(request, session)
+    values = form_values(form)
+    view = await _acceptance_project(backend, session, declaration_id)
+    ap = view["project"]
+    errors = FormErrors()
+    decision = values.get("decision", "")
+    if decision not in ("approve", "reject"):
+        errors.add("decision", "请选择同意或不同意延期")
+    else:
+        try:
+            await _call(
+                backend,
+                session,
+                "acceptance",
+                backend.acceptance.DecideExtension,
+                acceptance_pb2.DecideExtensionRequest(
+                    project_id=ap["id"],
+                    version=int(ap["version"]),
+                    approve=decision == "approve",
+                    note=values.get("note", "").strip(),
+                ),
+            )
+        except AppError as err:
+            errors = _refused(err, form="extension_decision", known_fields=names(spec.EXTENSION_DECISION))
+        else:
+            return RedirectResponse(f"/projects/{declaration_id}?saved=extension-decision", status_code=303)
+    return _extension_decision_page(templates, request, session, view, values=values, errors=errors)
+
+
 # ------------------------------------------------------------------------------------------------
 # 暂停/终止: the bureau suspends, terminates or resumes a project on the pack's grounds (Intervene)
 # ------------------------------------------------------------------------------------------------

@@ -49,6 +49,8 @@ class Project(_message.Message):
     EXTENSION_UNTIL_FIELD_NUMBER: _builtins.int
     ACCEPTED_ON_FIELD_NUMBER: _builtins.int
     COMPLETED_ON_FIELD_NUMBER: _builtins.int
+    EXTENSION_REASON_FIELD_NUMBER: _builtins.int
+    EXTENSION_NOTE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     declaration_id: _builtins.str
@@ -71,6 +73,10 @@ class Project(_message.Message):
     extension_until: _builtins.str
     accepted_on: _builtins.str
     completed_on: _builtins.str
+    extension_reason: _builtins.str
+    """the unit's reasons for the extension it asked for"""
+    extension_note: _builtins.str
+    """the bureau's note on its decision ("" while requested)"""
     @_builtins.property
     def approved_amount(self) -> _common_pb2.Money: ...
     @_builtins.property
@@ -108,10 +114,12 @@ class Project(_message.Message):
         extension_until: _builtins.str = ...,
         accepted_on: _builtins.str = ...,
         completed_on: _builtins.str = ...,
+        extension_reason: _builtins.str = ...,
+        extension_note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["approved_amount", b"approved_amount", "contract_amount", b"contract_amount"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_on", b"accepted_on", "approved_amount", b"approved_amount", "completed_on", b"completed_on", "contract_amount", b"contract_amount", "contract_ids", b"contract_ids", "declaration_id", b"declaration_id", "extension_status", b"extension_status", "extension_until", b"extension_until", "final_due_citations", b"final_due_citations", "final_due_on", b"final_due_on", "id", b"id", "initial_passed_on", b"initial_passed_on", "org_id", b"org_id", "pack_id", b"pack_id", "project_code", b"project_code", "project_name", b"project_name", "status", b"status", "status_zh", b"status_zh", "tenant_id", b"tenant_id", "trial_citations", b"trial_citations", "trial_ends_on", b"trial_ends_on", "trial_min_months", b"trial_min_months", "trial_started_on", b"trial_started_on", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_on", b"accepted_on", "approved_amount", b"approved_amount", "completed_on", b"completed_on", "contract_amount", b"contract_amount", "contract_ids", b"contract_ids", "declaration_id", b"declaration_id", "extension_note", b"extension_note", "extension_reason", b"extension_reason", "extension_status", b"extension_status", "extension_until", b"extension_until", "final_due_citations", b"final_due_citations", "final_due_on", b"final_due_on", "id", b"id", "initial_passed_on", b"initial_passed_on", "org_id", b"org_id", "pack_id", b"pack_id", "project_code", b"project_code", "project_name", b"project_name", "status", b"status", "status_zh", b"status_zh", "tenant_id", b"tenant_id", "trial_citations", b"trial_citations", "trial_ends_on", b"trial_ends_on", "trial_min_months", b"trial_min_months", "trial_started_on", b"trial_started_on", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
