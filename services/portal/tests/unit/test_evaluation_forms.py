@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from govkit.errors import AppError, ErrorKind
+from govkit.errors import AppError, ErrorKind, invalid_field
 from portal.domain import evaluation_forms as spec
 from portal.domain.formspec import names
-
-
-def _invalid(field: str, message: str) -> AppError:
-    return AppError(
-        code="VALIDATION_FAILED",
-        message="提交的内容有误，请按提示修改后重试。",
-        kind=ErrorKind.INVALID,
-        details={"fields": [{"field": field, "message": message}]},
-    )
 
 
 def test_the_packs_indicators_become_rows_with_their_weights_and_own_rows_take_the_goals() -> None:
@@ -38,7 +29,7 @@ def test_a_score_refused_by_its_index_lands_beside_that_indicators_input() -> No
     rows = spec.indicator_rows([], goals="")
     known = names(spec.score_fields(rows))
     placed = spec.place_errors(
-        _invalid("indicators[1].score", "数值超出范围"),
+        invalid_field("indicators[1].score", "数值超出范围"),
         form="score",
         known_fields=known,
         indicator_codes=["custom-1", "custom-3"],
