@@ -267,6 +267,7 @@ def test_lhasa_failed_acceptance_rectified_then_passed_with_the_reports(  # type
             201,
         )
         assert initial["organizer"] == "unit" and initial["checklist"]
+        assert initial["needs_panel"] is False  # the unit's own initial acceptance: a panel is optional
         initial = ok(
             head.post(
                 f"/v1/acceptances/{initial['id']}/decision",
@@ -398,6 +399,11 @@ def test_lhasa_failed_acceptance_rectified_then_passed_with_the_reports(  # type
         shown = stub.GetProject(acceptance_pb2.GetProjectRequest(id=pid), metadata=meta, timeout=10)
         assert shown.project.status == "accepted"
         assert [a.status for a in shown.acceptances] == ["passed", "failed", "passed"]
+        assert [(a.stage, a.needs_panel) for a in shown.acceptances] == [
+            ("initial", False),
+            ("final", True),
+            ("final", True),
+        ]
         report = stub.GetReport(
             acceptance_pb2.GetReportRequest(acceptance_id=passed["id"]), metadata=meta, timeout=10
         )

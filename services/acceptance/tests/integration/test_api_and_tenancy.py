@@ -128,6 +128,7 @@ async def test_rest_flow_and_every_endpoint_refuses_other_tenants_and_units(  # 
         # shuangyashan-2024 §8: a city project is built by the bureau unless it says otherwise, so
         # the bureau organizes the acceptance with the requesting unit (§28).
         assert a["organizer"] == "bureau"
+        assert a["needs_panel"] is True and a["panel"] is None  # judged by a panel: draw one first
         assert a["organizer_citations"] == ["shuangyashan-2024 §28", "shuangyashan-2024 §8"]
         assert "user_testing" in [i["code"] for i in a["checklist"]]
         drawn = await c.post(

@@ -143,6 +143,7 @@ def _acceptance(a: Acceptance, items: Sequence[Rectification] = ()) -> acceptanc
             for i in a.checklist
         ],
         panel_seed=a.panel.seed if a.panel else "",
+        needs_panel=a.needs_panel,
         panel=[
             acceptance_pb2.PanelExpert(expert_id=e.expert_id, name=e.name, org=e.org)
             for e in (a.panel.experts if a.panel else ())

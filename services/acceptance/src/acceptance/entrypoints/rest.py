@@ -326,6 +326,7 @@ class AcceptanceRead(BaseModel):
     applied_by: str
     checklist: list[ChecklistItemRead]
     panel: PanelRead | None
+    needs_panel: bool  # a panel must judge it before its result (a final one not self-accepted)
     decided_on: date | None
     decided_by: str | None
     opinion: str
@@ -374,6 +375,7 @@ class AcceptanceRead(BaseModel):
                 drawn_at=panel.drawn_at,
                 draw_reference=panel.draw_reference,
             ),
+            needs_panel=a.needs_panel,
             decided_on=a.decided_on,
             decided_by=a.decided_by,
             opinion=a.opinion,

@@ -332,6 +332,7 @@ class Acceptance(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     RECTIFICATIONS_FIELD_NUMBER: _builtins.int
     FILING_CITATIONS_FIELD_NUMBER: _builtins.int
+    NEEDS_PANEL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     project_id: _builtins.str
     stage: _builtins.str
@@ -349,6 +350,10 @@ class Acceptance(_message.Message):
     filed_on: _builtins.str
     filed_late: _builtins.bool
     version: _builtins.int
+    needs_panel: _builtins.bool
+    """An expert panel must judge it before its result is recorded (a final acceptance not
+    self-accepted); elsewhere a panel may still be drawn.
+    """
     @_builtins.property
     def organizer_citations(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.Citation]: ...
     @_builtins.property
@@ -387,10 +392,11 @@ class Acceptance(_message.Message):
         version: _builtins.int = ...,
         rectifications: _abc.Iterable[Global___Rectification] | None = ...,
         filing_citations: _abc.Iterable[_common_pb2.Citation] | None = ...,
+        needs_panel: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_on", b"applied_on", "checklist", b"checklist", "citations", b"citations", "decided_on", b"decided_on", "filed_late", b"filed_late", "filed_on", b"filed_on", "filing_citations", b"filing_citations", "filing_due_on", b"filing_due_on", "id", b"id", "opinion", b"opinion", "organizer", b"organizer", "organizer_citations", b"organizer_citations", "panel", b"panel", "panel_seed", b"panel_seed", "project_id", b"project_id", "rectifications", b"rectifications", "report_sha256", b"report_sha256", "round", b"round", "stage", b"stage", "status", b"status", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied_on", b"applied_on", "checklist", b"checklist", "citations", b"citations", "decided_on", b"decided_on", "filed_late", b"filed_late", "filed_on", b"filed_on", "filing_citations", b"filing_citations", "filing_due_on", b"filing_due_on", "id", b"id", "needs_panel", b"needs_panel", "opinion", b"opinion", "organizer", b"organizer", "organizer_citations", b"organizer_citations", "panel", b"panel", "panel_seed", b"panel_seed", "project_id", b"project_id", "rectifications", b"rectifications", "report_sha256", b"report_sha256", "round", b"round", "stage", b"stage", "status", b"status", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
