@@ -7,10 +7,13 @@ from typing import Any
 from starlette.requests import Request
 
 from govkit.auth import Principal
+from govproj.procurement.v1 import procurement_pb2
 from portal.adapters.sessions import PortalSession
+from portal.back_half import BackHalf
 from portal.bootstrap import build_templates
 from portal.domain import formspec
 from portal.domain.forms import FormErrors
+from portal.service import Section, as_dict
 
 USER = Principal(
     sub="u",
@@ -132,3 +135,28 @@ def test_the_expert_library_shows_a_listing_with_its_last_day() -> None:
     page = render("experts.html", title="专家库", experts=experts, fields=[], values={}, errors=FormErrors())
     assert "失信：泄露评审信息（至 2025-06-30）" in page
     assert "失信：收受财物</span>" in page and page.count("（至") == 1 and "可抽取" in page
+
+
+def test_a_signed_contract_not_yet_filed_shows_its_deadline_and_when_it_is_overdue() -> None:
+    def page(overdue: bool) -> str:
+        signed = procurement_pb2.Procurement(
+            id="p1",
+            role="construction",
+            method="open_tender",
+            status="signed",
+            started_on="2025-02-20",
+            signed_on="2025-03-03",
+            filing_due_on="2025-03-10",
+            filing_overdue=overdue,
+        )
+        response = procurement_pb2.ProjectResponse(
+            project=procurement_pb2.Project(status="procurement"), procurements=[signed]
+        )
+        back = BackHalf(procurement=Section(data=as_dict(response)))
+        return render("project_back_half.html", b=back, d={"declaration": {"id": "d1"}})
+
+    due = page(overdue=False)
+    assert "合同已于 2025-03-03 签订，尚未备案（备案期限 2025-03-10）" in due
+    assert 'id="unfiled-overdue-construction"' not in due
+    late = page(overdue=True)
+    assert 'id="unfiled-overdue-construction">逾期未备案</strong>' in late

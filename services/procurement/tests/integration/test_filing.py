@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 
+from govkit.auth.grpc_aio import _principal
 from govkit.errors import AppError, ErrorKind
 from govkit.events import new_event
 from govproj.evaluation.events.v1 import events_pb2 as evaluation_events
+from govproj.procurement.v1 import procurement_pb2
 from procurement.domain.procurement import ContractTerms, DocKind, Method, Role
 from procurement.domain.project import ProjectStatus
+from procurement.entrypoints import grpc as grpc_api
 from procurement.service import ProcurementDeps
 from procurement.service import procurements as procurement_service
 from procurement.service import projects as project_service
@@ -143,9 +146,25 @@ async def test_late_filing_is_accepted_marked_overdue_and_the_sweep_reports_unfi
         deps=deps, principal=unit, procurement_id=p.id, signed_on=date(2025, 3, 3), expected_version=p.version
     )
     assert signed.filing_due_on == date(2025, 3, 10)
+    [(_, servicer)] = grpc_api.servicers(deps)
+
+    async def shown_overdue() -> bool:
+        """What the project page reads (gRPC GetProject): the signed contract marked overdue."""
+        reset = _principal.set(unit)
+        try:
+            view = await servicer.GetProject(
+                procurement_pb2.GetProjectRequest(declaration_id=declaration_id), None
+            )
+        finally:
+            _principal.reset(reset)
+        (shown,) = [x for x in view.procurements if x.id == p.id]
+        return shown.filing_overdue
+
     clock.day = date(2025, 3, 10)
     assert (await sweep_service.sweep(deps, [tenant])).filings_overdue == 0  # still due today
+    assert not await shown_overdue()
     clock.day = date(2025, 3, 11)
+    assert await shown_overdue()  # the page says so before any sweep has run
     assert (await sweep_service.sweep(deps, [tenant])).filings_overdue == 1
     assert (await sweep_service.sweep(deps, [tenant])).filings_overdue == 0  # reported once
     overdue = await h.outbox(deps.uow, tenant, "govproj.procurement.v1.filing.overdue")
@@ -157,6 +176,7 @@ async def test_late_filing_is_accepted_marked_overdue_and_the_sweep_reports_unfi
     await upload_all(deps, h, tenant, p.id)
     filing = await file(deps, h, tenant, p.id)
     assert filing.overdue
+    assert not await shown_overdue()  # filed (late): the filing carries the mark from now on
     late = next(c for c in filing.checks if c.code == "FILED_WITHIN_DEADLINE")
     assert not late.passed and not late.blocking and "逾期" in late.message
     assert len(await h.outbox(deps.uow, tenant, "govproj.procurement.v1.filing.overdue")) == 1

@@ -453,11 +453,15 @@ def signed(procurement: Procurement, *, on: date, due_on: date) -> Procurement:
     return replace(procurement, status=ProcurementStatus.SIGNED, signed_on=on, filing_due_on=due_on)
 
 
-def overdue_unfiled(procurement: Procurement, today: date) -> bool:
-    """Signed, not filed, deadline passed, not yet reported."""
+def filing_late(procurement: Procurement, today: date) -> bool:
+    """Signed, not filed, and its filing deadline has passed."""
     return (
         procurement.status is ProcurementStatus.SIGNED
         and procurement.filing_due_on is not None
         and today > procurement.filing_due_on
-        and procurement.overdue_notified_on is None
     )
+
+
+def overdue_unfiled(procurement: Procurement, today: date) -> bool:
+    """Signed, not filed, deadline passed, not yet reported."""
+    return filing_late(procurement, today) and procurement.overdue_notified_on is None

@@ -160,7 +160,7 @@ def _filing(f: Filing) -> procurement_pb2.Filing:
 
 
 def _procurement(
-    p: Procurement, *, filing: Filing | None = None, missing: Sequence[DocKind] = ()
+    p: Procurement, *, today: date, filing: Filing | None = None, missing: Sequence[DocKind] = ()
 ) -> procurement_pb2.Procurement:
     msg = procurement_pb2.Procurement(
         id=p.id,
@@ -177,6 +177,7 @@ def _procurement(
         documents=[_document(d) for d in p.documents],
         missing_documents=[k.value for k in missing],
         version=p.version,
+        filing_overdue=procurement_service.rules.filing_late(p, today),
     )
     if filing is not None:
         msg.filing.CopyFrom(_filing(filing))
@@ -234,7 +235,10 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
             project=_project(view.project, blocked=view.final_payment_blocked, cite=view.final_payment_cite),
             procurements=[
                 _procurement(
-                    p, filing=filings.get(p.id), missing=procurement_service.rules.missing_documents(p)
+                    p,
+                    today=self._deps.today(),
+                    filing=filings.get(p.id),
+                    missing=procurement_service.rules.missing_documents(p),
                 )
                 for p in view.procurements
             ],
@@ -265,7 +269,9 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
             expected_version=_version(request.version),
         )
         missing = procurement_service.rules.missing_documents(found)
-        return procurement_pb2.ProcurementResponse(procurement=_procurement(found, missing=missing))
+        return procurement_pb2.ProcurementResponse(
+            procurement=_procurement(found, today=self._deps.today(), missing=missing)
+        )
 
     async def GetProcurement(
         self, request: procurement_pb2.GetProcurementRequest, context: Ctx
@@ -274,7 +280,9 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
             deps=self._deps, principal=_who(), procurement_id=request.procurement_id
         )
         return procurement_pb2.ProcurementResponse(
-            procurement=_procurement(view.procurement, filing=view.filing, missing=view.missing)
+            procurement=_procurement(
+                view.procurement, today=self._deps.today(), filing=view.filing, missing=view.missing
+            )
         )
 
     async def RecordSigning(
@@ -289,7 +297,9 @@ class ProcurementServicer(procurement_pb2_grpc.ProcurementServiceServicer):
             expected_version=_version(request.version),
         )
         missing = procurement_service.rules.missing_documents(found)
-        return procurement_pb2.ProcurementResponse(procurement=_procurement(found, missing=missing))
+        return procurement_pb2.ProcurementResponse(
+            procurement=_procurement(found, today=self._deps.today(), missing=missing)
+        )
 
     async def UploadDocument(
         self, request: procurement_pb2.UploadDocumentRequest, context: Ctx

@@ -250,12 +250,18 @@ class ProcurementRead(BaseModel):
     filing: ContractFilingRead | None
     cite: list[str]
     version: int
+    filing_overdue: bool  # signed, not filed, its filing deadline passed (today)
 
     @classmethod
     def of(
-        cls, p: Procurement, *, filing: Filing | None = None, missing: list[DocKind] | None = None
+        cls,
+        p: Procurement,
+        *,
+        today: date,
+        filing: Filing | None = None,
+        missing: list[DocKind] | None = None,
     ) -> ProcurementRead:
-        """From the domain object."""
+        """From the domain object, as it stands on ``today``."""
         return cls(
             id=p.id,
             declaration_id=p.declaration_id,
@@ -276,6 +282,7 @@ class ProcurementRead(BaseModel):
             filing=ContractFilingRead.of(filing) if filing else None,
             cite=list(p.cite),
             version=p.version,
+            filing_overdue=procurement_service.rules.filing_late(p, today),
         )
 
 
@@ -399,7 +406,9 @@ async def get_project(
     filings = {f.procurement_id: f for f in view.filings}
     return ProjectDetailRead(
         project=ProjectRead.of(view.project),
-        procurements=[ProcurementRead.of(p, filing=filings.get(p.id)) for p in view.procurements],
+        procurements=[
+            ProcurementRead.of(p, today=deps.today(), filing=filings.get(p.id)) for p in view.procurements
+        ],
         filings=[ContractFilingRead.of(f) for f in view.filings],
         progress=[ProgressRead.of(r) for r in view.progress],
         payments=[PaymentRead.of(p) for p in view.payments],
@@ -447,7 +456,9 @@ async def start_procurement(
         title=body.title,
         expected_version=body.version,
     )
-    return ProcurementRead.of(found, missing=procurement_service.rules.missing_documents(found))
+    return ProcurementRead.of(
+        found, today=deps.today(), missing=procurement_service.rules.missing_documents(found)
+    )
 
 
 class ProgressCreate(Strict):
@@ -566,7 +577,7 @@ async def get_procurement(
     view = await procurement_service.get_procurement(
         deps=deps, principal=principal, procurement_id=procurement_id
     )
-    return ProcurementRead.of(view.procurement, filing=view.filing, missing=view.missing)
+    return ProcurementRead.of(view.procurement, today=deps.today(), filing=view.filing, missing=view.missing)
 
 
 class SigningCreate(Strict):
@@ -588,7 +599,9 @@ async def record_signing(
         signed_on=body.signed_on,
         expected_version=body.version,
     )
-    return ProcurementRead.of(found, missing=procurement_service.rules.missing_documents(found))
+    return ProcurementRead.of(
+        found, today=deps.today(), missing=procurement_service.rules.missing_documents(found)
+    )
 
 
 @procurements.post("/{procurement_id}/documents", response_model=DocumentRead, status_code=201)

@@ -314,6 +314,7 @@ class Procurement(_message.Message):
     MISSING_DOCUMENTS_FIELD_NUMBER: _builtins.int
     FILING_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    FILING_OVERDUE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     declaration_id: _builtins.str
     role: _builtins.str
@@ -331,6 +332,8 @@ class Procurement(_message.Message):
     prefill_json: _builtins.str
     """what the trading center's releases filled in (JSON object)"""
     version: _builtins.int
+    filing_overdue: _builtins.bool
+    """Signed, not filed, and its filing deadline (filing_due_on) has passed, today."""
     @_builtins.property
     def documents(self) -> _containers.RepeatedCompositeFieldContainer[Global___Document]: ...
     @_builtins.property
@@ -355,10 +358,11 @@ class Procurement(_message.Message):
         missing_documents: _abc.Iterable[_builtins.str] | None = ...,
         filing: Global___Filing | None = ...,
         version: _builtins.int = ...,
+        filing_overdue: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["filing", b"filing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration_id", b"declaration_id", "documents", b"documents", "filing", b"filing", "filing_due_on", b"filing_due_on", "id", b"id", "method", b"method", "missing_documents", b"missing_documents", "ocid", b"ocid", "prefill_json", b"prefill_json", "role", b"role", "signed_on", b"signed_on", "started_on", b"started_on", "status", b"status", "title", b"title", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declaration_id", b"declaration_id", "documents", b"documents", "filing", b"filing", "filing_due_on", b"filing_due_on", "filing_overdue", b"filing_overdue", "id", b"id", "method", b"method", "missing_documents", b"missing_documents", "ocid", b"ocid", "prefill_json", b"prefill_json", "role", b"role", "signed_on", b"signed_on", "started_on", b"started_on", "status", b"status", "title", b"title", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
