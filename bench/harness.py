@@ -267,6 +267,43 @@ class BenchContext:
             readings[name] = psutil.Process(proc.pid).memory_info().rss
         return readings
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system, seconds) so far of every process of the run: each service and
+        the portal, PostgreSQL (the postmaster and its backends), nats-server and this process
+        (the load generator). Differences over a run say where its CPU went."""
+        groups: dict[str, list[psutil.Process]] = {
+            name: [psutil.Process(proc.pid)]
+            for name, proc in self.stack.processes.items()
+            if name != "issuer" and proc.poll() is None
+        }
+        for name, pid in (("postgres", self.stack.postgres.pid), ("nats", self.stack.nats.pid)):
+            if pid is not None:
+                root = psutil.Process(pid)
+                groups[name] = [root, *root.children(recursive=True)]
+        groups["bench client"] = [psutil.Process()]
+        readings = {}
+        for name, procs in groups.items():
+            total = 0.0
+            for proc in procs:
+                try:
+                    times = proc.cpu_times()
+                except psutil.Error:  # a backend that ended meanwhile
+                    continue
+                total += times.user + times.system
+            readings[name] = total
+        return readings
+
+
+def cpu_per_operation(before: dict[str, float], after: dict[str, float], operations: int) -> dict[str, float]:
+    """Milliseconds of CPU per operation by process between two :meth:`BenchContext.cpu_seconds`
+    readings, with their total. A PostgreSQL backend that ended between them is not counted."""
+    per = {
+        name: round((after[name] - before.get(name, 0.0)) * 1000 / operations, 2)
+        for name in after
+        if operations
+    }
+    return {**dict(sorted(per.items(), key=lambda item: -item[1])), "total": round(sum(per.values()), 2)}
+
 
 ScenarioFn = Callable[[BenchContext], Awaitable[ScenarioResult]]
 

