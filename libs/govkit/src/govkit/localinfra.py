@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import random
 import shutil
 import socket
 import stat
@@ -27,9 +28,42 @@ PG_SYSTEM_USER = "embedded_postgres"
 _READY_POLL_SECONDS = 0.05
 
 
+_EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_DEFAULT_EPHEMERAL_LOW = 32768  # Linux's default first ephemeral port
+_PORT_POOL = 12000  # how many ports below the ephemeral range free_port picks from
+_PORT_TRIES = 200
+_handed_out: set[int] = set()
+
+
+def ephemeral_port_floor() -> int:
+    """The first port of the OS's ephemeral range (where outgoing connections get their ports)."""
+    try:
+        return int(_EPHEMERAL_RANGE_FILE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return _DEFAULT_EPHEMERAL_LOW
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A TCP port nobody listens on right now, and not handed out before by this process.
+
+    Picked below the OS's ephemeral range: outgoing connections take their local ports from that
+    range, so a port the OS picked there (bind to 0) could be taken by a client's connection
+    before the server meant to listen on it binds it ("address already in use" in CI).
+    """
+    low = ephemeral_port_floor()
+    first = max(1024, low - _PORT_POOL)
+    for _ in range(_PORT_TRIES):
+        port = random.randrange(first, low)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a crowded range: the OS picks
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
