@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -221,6 +222,9 @@ class Stack:
             "GOVPROJ_PORTAL_OIDC_SERVER_URL": self.issuer_url,
             "GOVPROJ_PORTAL_OIDC_CLIENT_SECRET": DEV_CLIENT_SECRET,
             "GOVPROJ_PORTAL_PUBLIC_URL": self.portal_url,
+            # Sessions in NATS as in production; a fresh dev key per start (sign in again after).
+            "GOVPROJ_PORTAL_NATS_URL": self.nats.url,
+            "GOVPROJ_PORTAL_SESSION_KEY": secrets.token_urlsafe(32),
             "GOVPROJ_PORTAL_INTAKE_GRPC_TARGET": self.grpc_target("intake"),
             "GOVPROJ_PORTAL_REVIEW_GRPC_TARGET": self.grpc_target("review"),
             "GOVPROJ_PORTAL_EVALUATION_GRPC_TARGET": self.grpc_target("evaluation"),

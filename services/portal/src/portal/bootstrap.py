@@ -15,15 +15,26 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from govkit.auth import TokenVerifier
 from govkit.errors import AppError, ErrorKind
+from govkit.events.nats import NatsConnection
 from portal.adapters.backend import Backend
 from portal.adapters.oidc import OidcClient
-from portal.adapters.sessions import SessionStore
+from portal.adapters.session_kv import LOGINS_BUCKET, SESSIONS_BUCKET, SessionBuckets
+from portal.adapters.sessions import (
+    PENDING_LOGIN_SECONDS,
+    TOUCH_SECONDS,
+    KeyValueStore,
+    MemoryKeyValue,
+    Sealer,
+    SessionStore,
+    new_session_key,
+    parse_session_key,
+)
 from portal.domain import labels
 from portal.entrypoints import auth, construction, evaluation_forms, pages
 from portal.settings import PortalSettings
@@ -68,11 +79,41 @@ async def _probe(client: httpx.AsyncClient, base_url: str) -> bool:
     return response.is_success
 
 
+def session_store(
+    settings: PortalSettings, nats_connection: NatsConnection | None, sealer: Sealer
+) -> SessionStore:
+    """Sessions in NATS's shared buckets (connecting in the background), or in this process's
+    memory when there is no NATS (dev only: create_app refuses it elsewhere)."""
+    stores: tuple[KeyValueStore, KeyValueStore]
+    if nats_connection is not None:
+        nats_connection.start()
+        buckets = SessionBuckets(
+            nats_connection, idle_seconds=settings.session_idle_seconds, timeout=settings.grpc_timeout_seconds
+        )
+        stores = (buckets.store(SESSIONS_BUCKET), buckets.store(LOGINS_BUCKET))
+    else:
+        stores = (
+            MemoryKeyValue(ttl_seconds=settings.session_idle_seconds + TOUCH_SECONDS),
+            MemoryKeyValue(ttl_seconds=PENDING_LOGIN_SECONDS, max_entries=10_000),
+        )
+    return SessionStore(
+        sessions=stores[0], logins=stores[1], sealer=sealer, idle_seconds=settings.session_idle_seconds
+    )
+
+
 def create_app(settings: PortalSettings) -> FastAPI:
     """The portal application."""
     if not settings.dev and not settings.public_url.startswith("https://"):
         # Secure cookies and the OIDC redirect need HTTPS outside development.
         raise ValueError("GOVPROJ_PORTAL_PUBLIC_URL must be https:// outside GOVPROJ_PORTAL_ENV=dev")
+    if not settings.dev and not (settings.nats_url and settings.session_key.get_secret_value()):
+        # Replicas share their sessions through NATS; one portal's memory would sign users out
+        # whenever the ingress picks another pod.
+        raise ValueError(
+            "GOVPROJ_PORTAL_NATS_URL and GOVPROJ_PORTAL_SESSION_KEY must be set "
+            "outside GOVPROJ_PORTAL_ENV=dev"
+        )
+    sealer = Sealer(parse_session_key(settings.session_key.get_secret_value() or new_session_key()))
     templates = build_templates()
 
     @asynccontextmanager
@@ -94,16 +135,20 @@ def create_app(settings: PortalSettings) -> FastAPI:
             acceptance_target=settings.acceptance_grpc_target,
             timeout=settings.grpc_timeout_seconds,
         )
+        nats_connection = NatsConnection(url=settings.nats_url, name="portal") if settings.nats_url else None
         app.state.auth = auth.AuthDeps(
             settings=settings,
             oidc=oidc,
             verifier=verifier,
-            sessions=SessionStore(idle_seconds=settings.session_idle_seconds),
+            sessions=session_store(settings, nats_connection, sealer),
         )
         app.state.backend = backend
+        app.state.nats = nats_connection
         try:
             yield
         finally:
+            if nats_connection is not None:
+                await nats_connection.close()
             await backend.close()
             await verifier.aclose()
             await oidc.aclose()
@@ -165,8 +210,12 @@ def create_app(settings: PortalSettings) -> FastAPI:
         return {"status": "ok"}
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> dict[str, bool]:
-        return {"ready": True}
+    async def readyz(request: Request) -> Response:
+        # Without NATS no session can be read or started: take this pod out of the rotation.
+        nats_connection: NatsConnection | None = request.app.state.nats
+        if nats_connection is not None and not nats_connection.is_connected:
+            return JSONResponse({"ready": False, "sessions": "unavailable"}, status_code=503)
+        return JSONResponse({"ready": True})
 
     @app.get("/signed-out", response_class=HTMLResponse, include_in_schema=False)
     async def signed_out(request: Request) -> Response:

@@ -54,6 +54,20 @@ class PortalSettings(BaseSettings):
     session_idle_seconds: int = Field(
         default=1800, gt=0, description="A portal session unused this long ends (Keycloak's SSO idle default)"
     )
+    nats_url: str | None = Field(
+        default=None,
+        description=(
+            "NATS (JetStream) holding the sessions every portal replica shares; required outside dev "
+            "(unset in dev: sessions in this process's memory)"
+        ),
+    )
+    session_key: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "32 random bytes, base64: seals the stored sessions (required outside dev; in dev a fresh "
+            "key per process)"
+        ),
+    )
     vendor_dir: Path = Field(
         default=_CHECKOUT_VENDOR_DIR, description="node_modules holding the pinned npm packages (ECharts)"
     )

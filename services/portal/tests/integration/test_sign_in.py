@@ -1,7 +1,8 @@
 """Sign-in against the dev issuer over real HTTP: code flow with PKCE, cookies, CSRF, refresh, logout.
 
-The portal runs in-process (Starlette's TestClient, lifespan included); the issuer is a real server.
-The browser's hop to the issuer (login page, form post) is made with httpx, keeping its SSO cookie.
+The portal runs in-process (Starlette's TestClient, lifespan included) as production runs it, with
+its sessions in a real nats-server's key-value buckets; the issuer is a real server. The browser's
+hop to the issuer (login page, form post) is made with httpx, keeping its SSO cookie.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from devstack.issuer.testing import DEV_CLIENT_SECRET, DEV_PASSWORD, RunningIssuer
+from govkit.localinfra import LocalNats
+from portal.adapters.sessions import PortalSession, new_session_key
 from portal.bootstrap import create_app
 from portal.entrypoints.auth import LOGIN_COOKIE, SESSION_COOKIE
 from portal.settings import PortalSettings
@@ -24,8 +28,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def portal(issuer: RunningIssuer, closed_port: int) -> Iterator[TestClient]:
-    settings = PortalSettings(
+def production_settings(issuer: RunningIssuer, closed_port: int, nats_server: LocalNats) -> PortalSettings:
+    """A production portal: HTTPS address, sessions in NATS under a session key of its own."""
+    return PortalSettings(
         env="production",
         public_url=PUBLIC_URL,
         oidc_server_url=issuer.base_url,
@@ -33,9 +38,23 @@ def portal(issuer: RunningIssuer, closed_port: int) -> Iterator[TestClient]:
         intake_grpc_target=f"127.0.0.1:{closed_port}",
         review_grpc_target=f"127.0.0.1:{closed_port}",
         grpc_timeout_seconds=1.0,
+        nats_url=nats_server.url,
+        session_key=new_session_key(),  # type: ignore[arg-type]
     )
-    with TestClient(create_app(settings), base_url=PUBLIC_URL, follow_redirects=False) as client:
+
+
+@pytest.fixture
+def portal(production_settings: PortalSettings) -> Iterator[TestClient]:
+    with TestClient(create_app(production_settings), base_url=PUBLIC_URL, follow_redirects=False) as client:
         yield client
+
+
+def stored_session(portal: TestClient) -> PortalSession:
+    """The session of the client's cookie, read from the store on the app's own event loop."""
+    store = portal.app.state.auth.sessions  # type: ignore[attr-defined]
+    session = portal.portal.call(store.get, portal.cookies.get(SESSION_COOKIE))  # type: ignore[union-attr]
+    assert session is not None
+    return session  # type: ignore[no-any-return]
 
 
 def sign_in(
@@ -121,19 +140,17 @@ def test_forms_need_the_sessions_csrf_token(portal: TestClient) -> None:
 def test_tokens_are_refreshed_before_they_expire(portal: TestClient, issuer: RunningIssuer) -> None:
     with httpx.Client() as browser:
         sign_in(portal, browser, "bureau_reviewer.county-a")
-    store = portal.app.state.auth.sessions  # type: ignore[attr-defined]
-    (session,) = store._sessions.values()
-    before = session.access_token
+    before = stored_session(portal).access_token
     time.sleep(1.1)  # lifespan 31 s minus the 30 s margin: the next page refreshes
     portal.get("/")
-    assert session.access_token != before and session.principal.username == "bureau_reviewer.county-a"
+    after = stored_session(portal)  # the refreshed tokens were written back for every replica
+    assert after.access_token != before and after.principal.username == "bureau_reviewer.county-a"
 
 
 def test_logout_ends_the_issuer_session_too(portal: TestClient, issuer: RunningIssuer) -> None:
     with httpx.Client() as browser:
         sign_in(portal, browser, "unit_head.county-a")
-        store = portal.app.state.auth.sessions  # type: ignore[attr-defined]
-        (session,) = store._sessions.values()
+        session = stored_session(portal)
         refresh_token = session.refresh_token
         out = portal.post("/logout", data={"csrf_token": session.csrf_token})
         assert out.status_code == 303
@@ -153,6 +170,63 @@ def test_logout_ends_the_issuer_session_too(portal: TestClient, issuer: RunningI
     )
     assert refreshed.status_code == 400 and refreshed.json()["error_description"] == "Session not active"
     assert "已退出登录" in portal.get("/signed-out").text
+
+
+def test_a_login_started_on_one_replica_finishes_on_another(production_settings: PortalSettings) -> None:
+    # Two portal pods behind an ingress without affinity: every hop may land on either.
+    app_a, app_b = create_app(production_settings), create_app(production_settings)
+    with (
+        TestClient(app_a, base_url=PUBLIC_URL, follow_redirects=False) as a,
+        TestClient(app_b, base_url=PUBLIC_URL, follow_redirects=False) as b,
+        httpx.Client() as browser,
+    ):
+        start = a.get("/login", params={"next": "/projects"})
+        b.cookies.update(a.cookies)  # one browser: the same cookies reach both pods
+        authorize = start.headers["location"]
+        query = parse_qs(urlsplit(authorize).query)
+        posted = browser.post(
+            authorize.split("?")[0],
+            data={
+                **{k: v[0] for k, v in query.items()},
+                "username": "unit_head.county-a",
+                "password": DEV_PASSWORD,
+            },
+        )
+        callback = urlsplit(posted.headers["location"])
+        done = b.get(f"{callback.path}?{callback.query}")
+        assert done.status_code == 303 and done.headers["location"] == "/projects"
+        a.cookies.update(b.cookies)
+        # Signed in on both pods; a replayed callback finds the login taken, on either.
+        for pod in (a, b):
+            page = pod.get("/")
+            assert page.status_code == 503 and "unit_head.county-a" in page.text  # services down, user known
+            assert pod.get(f"{callback.path}?{callback.query}").status_code == 401
+        session = stored_session(a)
+        out = b.post("/logout", data={"csrf_token": session.csrf_token})
+        assert out.status_code == 303
+        a.cookies.update(b.cookies)
+        a.cookies.set(SESSION_COOKIE, session.id, domain="portal.test")
+        assert a.get("/projects").status_code == 303  # ended on b: gone on a too
+
+
+def test_production_needs_shared_sessions(production_settings: PortalSettings) -> None:
+    for missing in ({"nats_url": None}, {"session_key": SecretStr("")}):
+        with pytest.raises(ValueError, match="GOVPROJ_PORTAL_NATS_URL and GOVPROJ_PORTAL_SESSION_KEY"):
+            create_app(production_settings.model_copy(update=missing))
+
+
+def test_sessions_unavailable_while_nats_is_away(
+    production_settings: PortalSettings, closed_port: int
+) -> None:
+    settings = production_settings.model_copy(update={"nats_url": f"nats://127.0.0.1:{closed_port}"})
+    with TestClient(create_app(settings), base_url=PUBLIC_URL, follow_redirects=False) as portal:
+        ready = portal.get("/readyz")
+        assert ready.status_code == 503 and ready.json() == {"ready": False, "sessions": "unavailable"}
+        start = portal.get("/login")
+        assert start.status_code == 503 and "登录服务暂时不可用" in start.text
+        portal.cookies.set(SESSION_COOKIE, "x" * 43, domain="portal.test")
+        page = portal.get("/projects")
+        assert page.status_code == 503 and "登录服务暂时不可用" in page.text
 
 
 def test_production_refuses_a_plain_http_public_url(issuer: RunningIssuer) -> None:

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.kv import KeyValue
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,29 @@ def stream_config(
         discard=DiscardPolicy.OLD,
         duplicate_window=duplicate_window_seconds,
     )
+
+
+async def ensure_key_value(
+    js: JetStreamContext, *, bucket: str, ttl_seconds: float, max_bytes: int = -1
+) -> KeyValue:
+    """Create a key-value bucket keeping one revision per key for ``ttl_seconds`` after its last
+    write, or bring an existing one to these limits (idempotent; replicas may race)."""
+    config = KeyValueConfig(
+        bucket=bucket, history=1, ttl=ttl_seconds, max_bytes=max_bytes, storage=StorageType.FILE
+    )
+    try:
+        return await js.create_key_value(config)
+    except BadRequestError:
+        # It exists with other limits (a changed idle timeout, say): keep its data, new limits.
+        info = await js.stream_info(f"KV_{bucket}")
+        await js.update_stream(
+            info.config.evolve(
+                max_age=ttl_seconds,
+                max_bytes=max_bytes,
+                duplicate_window=min(info.config.duplicate_window or ttl_seconds, ttl_seconds),
+            )
+        )
+        return await js.key_value(bucket)
 
 
 async def ensure_stream(js: JetStreamContext, context: str) -> None:

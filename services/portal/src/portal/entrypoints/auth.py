@@ -24,7 +24,7 @@ from fastapi.responses import RedirectResponse, Response
 from govkit.auth import TokenVerifier
 from govkit.errors import AppError, ErrorKind
 from portal.adapters.oidc import OidcClient, new_pending_login, safe_next_path
-from portal.adapters.sessions import PortalSession, SessionStore, bind_request
+from portal.adapters.sessions import PENDING_LOGIN_SECONDS, PortalSession, SessionStore, bind_request
 from portal.settings import PortalSettings
 
 SESSION_COOKIE = "govproj_portal_session"
@@ -84,18 +84,19 @@ async def _refreshed(deps: AuthDeps, session: PortalSession) -> PortalSession | 
     session.id_token = tokens.id_token or session.id_token
     session.expires_at = tokens.expires_at
     session.replace_principal(principal)
+    await deps.sessions.save(session)  # every replica now holds the new tokens
     return session
 
 
 async def current_session(request: Request, deps: AuthDep) -> PortalSession:
     """The signed-in user's session (tokens refreshed when due); LoginRequired without one."""
     next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    session = deps.sessions.get(request.cookies.get(SESSION_COOKIE))
+    session = await deps.sessions.get(request.cookies.get(SESSION_COOKIE))
     if session is None:
         raise LoginRequired(next_path if request.method == "GET" else "/")
     live = await _refreshed(deps, session)
     if live is None:
-        deps.sessions.drop(session.id)
+        await deps.sessions.drop(session.id)
         raise LoginRequired(next_path if request.method == "GET" else "/")
     request.state.session = live
     bind_request(live)  # this request's gRPC calls act for the session's chosen org
@@ -129,7 +130,8 @@ async def login(deps: AuthDep, next: str | None = None) -> Response:
     pending = new_pending_login(safe_next_path(next))
     url = await deps.oidc.authorization_url(pending, redirect_uri=deps.settings.redirect_uri)
     response = RedirectResponse(url, status_code=303)
-    _cookie(response, deps.settings, LOGIN_COOKIE, deps.sessions.remember_login(pending), max_age=600)
+    cookie = await deps.sessions.remember_login(pending)
+    _cookie(response, deps.settings, LOGIN_COOKIE, cookie, max_age=PENDING_LOGIN_SECONDS)
     return response
 
 
@@ -142,7 +144,7 @@ async def callback(
     error: str | None = None,
 ) -> Response:
     """The issuer's redirect back: check state, redeem the code, check the tokens, start the session."""
-    pending = deps.sessions.take_login(request.cookies.get(LOGIN_COOKIE))
+    pending = await deps.sessions.take_login(request.cookies.get(LOGIN_COOKIE))
     if error or pending is None or not code or not state or not hmac.compare_digest(state, pending.state):
         # A stale or forged callback: start over instead of trusting it.
         raise AppError(
@@ -160,7 +162,7 @@ async def callback(
         )
     id_claims = await deps.oidc.verify_id_token(tokens.id_token, nonce=pending.nonce)
     principal = await deps.verifier.verify(tokens.access_token)
-    session = deps.sessions.create(
+    session = await deps.sessions.create(
         principal=principal,
         display_name=str(id_claims.get("name") or principal.username),
         access_token=tokens.access_token,
@@ -179,12 +181,12 @@ async def logout(
     request: Request, deps: AuthDep, csrf_token: Annotated[str | None, Form()] = None
 ) -> Response:
     """End the portal session and the issuer's (end-session endpoint with the ID token as hint)."""
-    session = deps.sessions.get(request.cookies.get(SESSION_COOKIE))
+    session = await deps.sessions.get(request.cookies.get(SESSION_COOKIE))
     if session is None:
         response: Response = RedirectResponse("/signed-out", status_code=303)
     else:
         check_csrf(session, csrf_token)
-        deps.sessions.drop(session.id)
+        await deps.sessions.drop(session.id)
         target = await deps.oidc.end_session_url(
             id_token=session.id_token, post_logout_redirect_uri=deps.settings.post_logout_redirect_uri
         )
@@ -209,6 +211,7 @@ async def switch_org(
     session = await current_session(request, deps)
     check_csrf(session, csrf_token)
     session.switch_to(active_org)
+    await deps.sessions.save(session)
     return RedirectResponse(safe_next_path(next), status_code=303)
 
 
