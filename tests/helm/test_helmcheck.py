@@ -368,3 +368,17 @@ def test_a_disabled_store_or_a_relay_without_login_sets_no_credentials() -> None
 )
 def test_schema_rejects_bad_object_store_mailer_and_upload_values(values: dict[str, Any]) -> None:
     assert helmcheck.lint(CHART, values)
+
+
+@pytest.mark.parametrize("path", helmcheck.values_files(CHART), ids=lambda p: p.name)
+def test_portal_replicas_share_sessions_through_nats_under_a_key_from_a_secret(path: Path) -> None:
+    values = chart_values(path)
+    docs = docs_for(helmcheck.user_values(CHART, path))
+    settings = service_settings(docs, "portal")
+    secret = values["components"]["portal"]["secret"]
+    assert settings.nats_url == values["global"]["nats"]["url"]
+    assert settings.session_key.get_secret_value() == f"{secret['name']}/{secret['sessionKeyKey']}"
+
+
+def test_schema_requires_the_portal_session_key() -> None:
+    assert helmcheck.lint(CHART, {"components": {"portal": {"secret": {"sessionKeyKey": None}}}})

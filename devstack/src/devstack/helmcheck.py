@@ -72,6 +72,8 @@ REQUIRED: dict[str, set[str]] = {
         "intake_grpc_target",
         "review_grpc_target",
         "services",
+        "nats_url",
+        "session_key",
     },
 }
 EXPECTED: dict[str, dict[str, str]] = {

@@ -168,6 +168,7 @@ settings class: `make helm-check` verifies every one.
 {{- end }}
 {{ $p }}SERVICES: {{ toJson $services | quote }}
 {{ $p }}OIDC_REALM: {{ $g.oidc.realm | quote }}
+{{ $p }}NATS_URL: {{ $g.nats.url | quote }}
 {{- range $n := list "intake" "review" "procurement" "acceptance" "evaluation" }}
 {{- $svc := index $.root.Values.components $n }}
 {{ $p }}{{ upper $n }}_GRPC_TARGET: {{ printf "%s:%v" (include "govproj.componentName" (dict "root" $.root "name" $n)) $svc.ports.grpc | quote }}
