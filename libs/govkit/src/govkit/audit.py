@@ -51,7 +51,7 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 TABLE_NAME = "audit_log"
@@ -387,9 +387,28 @@ async def seal_audit_log(session: AsyncSession, table: Table, *, batch: int = 50
         digest = compute_hash({**row, "seq": seq, "prev_hash": prev_hash})
         heads[tenant] = (seq, digest)
         updates.append({"b_id": row["id"], "seq": seq, "prev_hash": prev_hash, "hash": digest})
+    # One UPDATE joined to the new links as arrays, instead of one per record (a batch is hundreds
+    # of records under load: PostgreSQL then plans and runs one statement, not hundreds).
+    links = (
+        func.unnest(
+            bindparam("ids", type_=ARRAY(BigInteger)),
+            bindparam("seqs", type_=ARRAY(BigInteger)),
+            bindparam("prev_hashes", type_=ARRAY(Text)),
+            bindparam("hashes", type_=ARRAY(Text)),
+        )
+        .table_valued("id", "seq", "prev_hash", "hash")
+        .render_derived(name="links")
+    )
     await session.execute(
-        update(table).where(table.c.id == bindparam("b_id")).values(sealed_at=sealed_at),
-        updates,
+        update(table)
+        .where(table.c.id == links.c.id)
+        .values(seq=links.c.seq, prev_hash=links.c.prev_hash, hash=links.c.hash, sealed_at=sealed_at),
+        {
+            "ids": [u["b_id"] for u in updates],
+            "seqs": [u["seq"] for u in updates],
+            "prev_hashes": [u["prev_hash"] for u in updates],
+            "hashes": [u["hash"] for u in updates],
+        },
     )
     return len(updates)
 

@@ -161,6 +161,48 @@ async def test_concurrent_writers_keep_one_chain(app_engine: AsyncEngine, table:
     assert list(seqs) == list(range(1, 21))
 
 
+async def test_one_round_seals_a_batch_of_two_tenants_in_one_update(
+    app_engine: AsyncEngine, table: Table, tenant: str
+) -> None:
+    from sqlalchemy import event
+
+    other = f"{tenant}-other"
+    for name in (tenant, other):
+        async with sessions(app_engine)() as session, session.begin():
+            await bind_tenant(session, name)
+            for i in range(30):
+                await record_audit(
+                    session,
+                    table,
+                    tenant_id=name,
+                    actor="system",
+                    action="case.opened",
+                    entity_type="review_case",
+                    entity_id=f"{name}-{i}",
+                    from_state=None,
+                    to_state="open",
+                    citations=[],
+                    details={"i": i},
+                )
+    updates: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(statement)
+
+    event.listen(app_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert await seal(app_engine, table) == 60  # both tenants' records
+    finally:
+        event.remove(app_engine.sync_engine, "before_cursor_execute", count)
+    assert len(updates) == 1, updates
+    for name in (tenant, other):
+        async with sessions(app_engine)() as session, session.begin():
+            await bind_tenant(session, name)
+            result = await verify_audit_chain(session, table, tenant_id=name)
+        assert result.ok and result.checked == 30, result
+
+
 @pytest.mark.parametrize(
     "statement",
     [
