@@ -8,7 +8,9 @@ When a fetch returns several messages (a backlog), they are applied in one trans
 message's claim binds the transaction to its own tenant before its handler runs, and all are acked
 after the one commit. If anything in such a batch fails, the batch is rolled back and every message
 is applied again on its own, as above, so a failure and its retries concern that message only.
-Under a backlog this saves each event its own BEGIN, COMMIT and session.
+Under a backlog this saves each event its own BEGIN, COMMIT and session. A fetch asks for one
+message and then for the backlog its metadata reports (:meth:`EventConsumer._fetch`), so an event
+that arrives alone is never held back waiting for company.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ log = logging.getLogger(__name__)
 
 EventHandler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 DEFAULT_BACKOFF_SECONDS = (1.0, 2.0, 5.0, 15.0, 30.0)
+# The backlog a message reports is already in the stream; this only bounds the wait when another
+# replica of the consumer took it first.
+BACKLOG_FETCH_TIMEOUT_SECONDS = 0.05
 
 
 @dataclass
@@ -148,6 +153,21 @@ class EventConsumer:
         for msg in msgs:
             await self.handle(msg)
 
+    async def _fetch(self, sub: Any) -> list[Msg]:
+        """The next message as soon as there is one, with as much of a backlog as is waiting.
+
+        One fetch of ``batch`` messages could hold a message that arrived alone until the next one
+        came (measured: ~10% of one-at-a-time events in the bench waited ~120 ms for their
+        successor on a lingering pull request). Asking for one returns with it; its metadata says
+        how many more are pending for this consumer, and those can be fetched at once.
+        """
+        msgs: list[Msg] = await sub.fetch(1, timeout=self.fetch_timeout)
+        pending = msgs[-1].metadata.num_pending if msgs and self.batch > 1 else 0
+        if pending:
+            with contextlib.suppress(TimeoutError, NatsTimeoutError):
+                msgs += await sub.fetch(min(self.batch - 1, pending), timeout=BACKLOG_FETCH_TIMEOUT_SECONDS)
+        return msgs
+
     async def _apply_together(self, envelopes: list[Envelope]) -> bool:
         """Claim and handle every envelope in one transaction; False (rolled back) on any failure."""
         try:
@@ -198,7 +218,7 @@ class EventConsumer:
                         # phase when messages are already buffered, the server answers "heartbeat
                         # value too large" and the pull dies until ack_wait redelivers. The short
                         # fetch timeout and the rebuild below give the same liveness.
-                        msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
+                        msgs = await self._fetch(sub)
                     except (TimeoutError, NatsTimeoutError):
                         continue
                     await self.handle_batch(msgs)
