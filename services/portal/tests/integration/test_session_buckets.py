@@ -14,7 +14,14 @@ from govkit.events.nats import NatsConnection, ensure_key_value
 from govkit.localinfra import LocalNats
 from portal.adapters.oidc import new_pending_login
 from portal.adapters.session_kv import LOGINS_BUCKET, SESSIONS_BUCKET, SessionBuckets
-from portal.adapters.sessions import TOUCH_SECONDS, Sealer, SessionStore, new_session_key, parse_session_key
+from portal.adapters.sessions import (
+    TOUCH_SECONDS,
+    PortalSession,
+    Sealer,
+    SessionStore,
+    new_session_key,
+    parse_session_key,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +49,18 @@ def replica(connection: NatsConnection, key: str, idle_seconds: float = 1800) ->
     )
 
 
+async def signed_in(store: SessionStore) -> PortalSession:
+    """A session as the callback starts it."""
+    return await store.create(
+        principal=PRINCIPAL,
+        display_name="经办人",
+        access_token="access-token-value",
+        refresh_token="refresh-token-value",
+        id_token="id-token-value",
+        expires_at=time.time() + 300,
+    )
+
+
 async def test_one_callback_takes_a_login_however_many_replicas_race(
     connections: list[NatsConnection],
 ) -> None:
@@ -58,14 +77,7 @@ async def test_a_session_is_shared_switched_and_ended_across_replicas(
 ) -> None:
     key = new_session_key()
     a, b = (replica(c, key) for c in connections)
-    session = await a.create(
-        principal=PRINCIPAL,
-        display_name="经办人",
-        access_token="access-token-value",
-        refresh_token="refresh-token-value",
-        id_token=None,
-        expires_at=time.time() + 300,
-    )
+    session = await signed_in(a)
     on_b = await b.get(session.id)
     assert on_b is not None and on_b.principal == PRINCIPAL and on_b.csrf_token == session.csrf_token
     on_b.access_token = "refreshed-on-b"
@@ -78,14 +90,7 @@ async def test_a_session_is_shared_switched_and_ended_across_replicas(
 
 async def test_the_bucket_holds_neither_tokens_nor_cookie_values(connections: list[NatsConnection]) -> None:
     store = replica(connections[0], new_session_key())
-    session = await store.create(
-        principal=PRINCIPAL,
-        display_name="经办人",
-        access_token="access-token-value",
-        refresh_token="refresh-token-value",
-        id_token="id-token-value",
-        expires_at=time.time() + 300,
-    )
+    session = await signed_in(store)
     bucket = await (await connections[1].jetstream()).key_value(SESSIONS_BUCKET)
     keys = await bucket.keys()
     assert keys and all(session.id not in k for k in keys)

@@ -57,6 +57,16 @@ def stored_session(portal: TestClient) -> PortalSession:
     return session  # type: ignore[no-any-return]
 
 
+def at_issuer(browser: httpx.Client, authorize: str, username: str) -> httpx.Response:
+    """The issuer's login form posted with the authorize request's parameters (its answer: the
+    redirect back to the portal with the code)."""
+    query = parse_qs(urlsplit(authorize).query)
+    return browser.post(
+        authorize.split("?")[0],
+        data={**{k: v[0] for k, v in query.items()}, "username": username, "password": DEV_PASSWORD},
+    )
+
+
 def sign_in(
     portal: TestClient, browser: httpx.Client, username: str, next_path: str = "/projects"
 ) -> httpx.Response:
@@ -70,10 +80,7 @@ def sign_in(
     ]
     page = browser.get(authorize)
     assert page.status_code == 200 and "<title>登录" in page.text
-    posted = browser.post(
-        authorize.split("?")[0],
-        data={**{k: v[0] for k, v in query.items()}, "username": username, "password": DEV_PASSWORD},
-    )
+    posted = at_issuer(browser, authorize, username)
     assert posted.status_code == 302, posted.text
     callback = urlsplit(posted.headers["location"])
     assert f"{callback.scheme}://{callback.netloc}" == PUBLIC_URL
@@ -112,14 +119,7 @@ def test_callback_without_the_login_cookie_or_with_another_state_is_refused(port
         start = portal.get("/login")
         authorize = start.headers["location"]
         query = parse_qs(urlsplit(authorize).query)
-        posted = browser.post(
-            authorize.split("?")[0],
-            data={
-                **{k: v[0] for k, v in query.items()},
-                "username": "applicant.county-a",
-                "password": DEV_PASSWORD,
-            },
-        )
+        posted = at_issuer(browser, authorize, "applicant.county-a")
     code = parse_qs(urlsplit(posted.headers["location"]).query)["code"][0]
     forged = portal.get("/auth/callback", params={"code": code, "state": "someone-elses"})
     assert forged.status_code == 401 and "登录未能完成" in forged.text
@@ -182,16 +182,7 @@ def test_a_login_started_on_one_replica_finishes_on_another(production_settings:
     ):
         start = a.get("/login", params={"next": "/projects"})
         b.cookies.update(a.cookies)  # one browser: the same cookies reach both pods
-        authorize = start.headers["location"]
-        query = parse_qs(urlsplit(authorize).query)
-        posted = browser.post(
-            authorize.split("?")[0],
-            data={
-                **{k: v[0] for k, v in query.items()},
-                "username": "unit_head.county-a",
-                "password": DEV_PASSWORD,
-            },
-        )
+        posted = at_issuer(browser, start.headers["location"], "unit_head.county-a")
         callback = urlsplit(posted.headers["location"])
         done = b.get(f"{callback.path}?{callback.query}")
         assert done.status_code == 303 and done.headers["location"] == "/projects"
