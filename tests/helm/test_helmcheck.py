@@ -382,3 +382,14 @@ def test_portal_replicas_share_sessions_through_nats_under_a_key_from_a_secret(p
 
 def test_schema_requires_the_portal_session_key() -> None:
     assert helmcheck.lint(CHART, {"components": {"portal": {"secret": {"sessionKeyKey": None}}}})
+
+
+@pytest.mark.parametrize("path", helmcheck.values_files(CHART), ids=lambda p: p.name)
+def test_services_record_the_share_of_traces_the_values_ask_for(path: Path) -> None:
+    values = chart_values(path)
+    docs = docs_for(helmcheck.user_values(CHART, path))
+    assert service_settings(docs, "intake").otel_sample_ratio == values["global"]["otel"]["sampleRatio"]
+
+
+def test_schema_refuses_a_trace_share_above_one() -> None:
+    assert helmcheck.lint(CHART, {"global": {"otel": {"sampleRatio": 1.5}}})

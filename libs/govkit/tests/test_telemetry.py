@@ -77,6 +77,42 @@ def test_exporters_construct(exporter: str) -> None:
         provider.shutdown()
 
 
+def test_a_sample_ratio_records_that_share_of_new_traces_and_whole_traces_downstream() -> None:
+    for ratio, expected_roots in ((0.0, 0), (1.0, 20)):
+        recorded = InMemorySpanExporter()
+        sender = TracerProvider()  # the caller, recording everything
+        sender.add_span_processor(SimpleSpanProcessor(recorded))
+        provider = build_tracer_provider(service_name="review", sample_ratio=ratio)
+        provider.add_span_processor(SimpleSpanProcessor(recorded))
+        for _ in range(20):
+            with provider.get_tracer("t").start_as_current_span("GET /v1/cases"):
+                pass
+        assert len(recorded.get_finished_spans()) == expected_roots
+        # An event emitted inside a recorded trace is recorded where it is consumed, whatever the ratio.
+        recorded.clear()
+        with sender.get_tracer("t").start_as_current_span("POST /sign-off"):
+            carrier = inject_trace_context()
+        with span_from_context(carrier, "consume declaration.submitted", tracer_provider=provider):
+            pass
+        assert [s.name for s in recorded.get_finished_spans()] == [
+            "POST /sign-off",
+            "consume declaration.submitted",
+        ]
+        provider.shutdown()
+
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.5])
+def test_a_sample_ratio_outside_0_and_1_is_refused(ratio: float) -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        build_tracer_provider(service_name="intake", sample_ratio=ratio)
+    from pydantic import ValidationError
+
+    from govkit.settings import ServiceSettings
+
+    with pytest.raises(ValidationError):
+        ServiceSettings(service_name="intake", otel_sample_ratio=ratio)
+
+
 def test_unknown_exporter_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown trace exporter"):
         build_tracer_provider(service_name="intake", exporter="jaeger")

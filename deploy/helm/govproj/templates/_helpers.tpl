@@ -140,6 +140,9 @@ settings class: `make helm-check` verifies every one.
 {{- if $g.otel.endpoint }}
 {{ $p }}OTEL_ENDPOINT: {{ $g.otel.endpoint | quote }}
 {{- end }}
+{{- if hasKey $g.otel "sampleRatio" }}
+{{ $p }}OTEL_SAMPLE_RATIO: {{ $g.otel.sampleRatio | toString | quote }}
+{{- end }}
 {{ $p }}POLICIES_DIR: {{ $g.policiesDir | quote }}
 {{ $p }}RUN_MIGRATIONS: "false"
 {{- with .c.objectStore }}{{ if .enabled }}

@@ -115,6 +115,7 @@ def build_process(settings: ServiceSettings, spec: ServiceSpec) -> ServiceProces
         service_name=settings.service_name,
         exporter=settings.otel_exporter,
         otlp_endpoint=settings.otel_endpoint,
+        sample_ratio=settings.otel_sample_ratio,
     )
     telemetry.instrument_sqlalchemy([infra.engine])
     holder: dict[str, GrpcServer] = {}

@@ -43,6 +43,15 @@ class ServiceSettings(BaseSettings):
     oidc_client_secret: SecretStr = SecretStr("")
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     otel_endpoint: str | None = None
+    otel_sample_ratio: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of new traces recorded (requests and events of a recorded trace stay recorded "
+            "downstream); 1 records every request"
+        ),
+    )
     policies_dir: Path | None = None
     dev_clock_file: Path | None = Field(
         default=None, description="dev only: read 'now' from this file (govkit.clock); refused elsewhere"

@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
@@ -71,15 +72,22 @@ def _build_exporter(exporter: str, otlp_endpoint: str | None) -> SpanExporter | 
 
 
 def build_tracer_provider(
-    *, service_name: str, exporter: str = "none", otlp_endpoint: str | None = None
+    *, service_name: str, exporter: str = "none", otlp_endpoint: str | None = None, sample_ratio: float = 1.0
 ) -> TracerProvider:
     """A tracer provider for ``service_name`` exporting to ``exporter``; not installed globally.
 
-    Raises ValueError for an unknown exporter name.
+    ``sample_ratio`` of the traces that start here are recorded; a span whose parent (a caller's
+    request, the request that emitted an event) is recorded is recorded too, so a trace is whole or
+    absent. Raises ValueError for an unknown exporter name or a ratio outside 0..1.
     """
+    if not 0.0 <= sample_ratio <= 1.0:
+        raise ValueError(f"trace sample ratio must be between 0 and 1, not {sample_ratio}")
     span_exporter = _build_exporter(exporter, otlp_endpoint)
     # Resource.create also merges OTEL_RESOURCE_ATTRIBUTES (deployment environment, pod name...).
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: service_name}),
+        sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
+    )
     if span_exporter is not None:
         # Console output should appear as it happens; network export is batched off the hot path.
         processor = (
@@ -90,7 +98,7 @@ def build_tracer_provider(
 
 
 def setup_telemetry(
-    *, service_name: str, exporter: str = "none", otlp_endpoint: str | None = None
+    *, service_name: str, exporter: str = "none", otlp_endpoint: str | None = None, sample_ratio: float = 1.0
 ) -> TracerProvider:
     """Install the process-wide tracer provider (once) and return it.
 
@@ -108,7 +116,10 @@ def setup_telemetry(
                 logger.warning("telemetry already set up for %s; ignoring setup for %s", name, service_name)
             return _provider
         provider = build_tracer_provider(
-            service_name=service_name, exporter=exporter, otlp_endpoint=otlp_endpoint
+            service_name=service_name,
+            exporter=exporter,
+            otlp_endpoint=otlp_endpoint,
+            sample_ratio=sample_ratio,
         )
         trace.set_tracer_provider(provider)
         _provider = provider
